@@ -1,0 +1,19 @@
+"""Image location selection strategies for the Glance image API.
+
+Clients import the same functions the filter uses, so both choose alike::
+
+    from loc_strategy_filter import choose_best_location
+    best = choose_best_location(image["locations"], "store_type",
+                                store_type_preference="http, file")
+"""
+
+from loc_strategy_filter.strategies import (
+    InvalidOptionError, StrategyError, UnknownStrategyError,
+    available_strategies, choose_best_location, get_ordered_locations)
+from loc_strategy_filter.strategies.store_type import store_type_of
+
+__all__ = [
+    "InvalidOptionError", "StrategyError", "UnknownStrategyError",
+    "available_strategies", "choose_best_location", "get_ordered_locations",
+    "store_type_of",
+]

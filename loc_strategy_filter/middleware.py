@@ -1,0 +1,147 @@
+"""The paste filter that applies a location strategy to image responses.
+
+It rewrites the JSON answers of image show, list, create and update: image
+``locations`` in strategy order, ``direct_url`` at the best one. Every other
+request and response goes through untouched: the upstream's iterable is
+handed back as it is, never read, so downloads and errors stream as before.
+"""
+
+import logging
+
+from loc_strategy_filter import rewrite
+from loc_strategy_filter import routes
+from loc_strategy_filter import settings as settings_mod
+
+LOG = logging.getLogger(__name__)
+
+_DROPPED_AFTER_REWRITE = frozenset(
+    ("content-length", "content-md5", "etag", "transfer-encoding"))
+
+
+def _header(headers, name):
+    for key, value in headers:
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _is_rewritable(status, headers):
+    """A 2xx answer with an uncompressed JSON body."""
+    if not status.startswith("2") or status.startswith(("204", "205")):
+        return False
+    media_type = (_header(headers, "content-type") or "").split(";")[0]
+    encoding = _header(headers, "content-encoding") or "identity"
+    return (media_type.strip().lower() == "application/json"
+            and encoding.strip().lower() == "identity")
+
+
+def _close(app_iter):
+    close = getattr(app_iter, "close", None)
+    if close is not None:
+        close()
+
+
+class LocationStrategyFilter:
+    """WSGI filter applying a location strategy to image responses.
+
+    ``conf`` is a paste-style dict of option values, an oslo.config
+    ``ConfigOpts``, or ready ``Settings``.
+    """
+
+    def __init__(self, application, conf=None):
+        self.application = application
+        self.settings = settings_mod.resolve(conf)
+
+    @classmethod
+    def factory(cls, global_conf, **local_conf):
+        """Paste filter factory; bad configuration fails here, at load."""
+        settings = settings_mod.from_paste(global_conf, local_conf)
+
+        def location_strategy_filter(application):
+            return cls(application, settings)
+
+        return location_strategy_filter
+
+    def __call__(self, environ, start_response):
+        call = routes.image_call(environ)
+        if call is None:
+            return self.application(environ, start_response)
+        return _Exchange(self.settings, call, environ, start_response).run(
+            self.application)
+
+
+class _Exchange:
+    """One rewritable request: decides from the status and headers whether
+    to buffer and rewrite the body or to pass it on untouched."""
+
+    def __init__(self, settings, call, environ, start_response):
+        self.settings = settings
+        self.call = call
+        self.environ = environ
+        self.start_response = start_response
+        self.response = None
+        self.passed_through = False
+        self.written = []
+
+    def capture(self, status, headers, exc_info=None):
+        if exc_info is not None or not _is_rewritable(status, headers):
+            self.passed_through = True
+            return self.start_response(status, headers, exc_info)
+        self.response = (status, headers)
+        return self.written.append
+
+    def run(self, application):
+        app_iter = application(self.environ, self.capture)
+        if self.passed_through:
+            return app_iter
+        if self.response is None:
+            return self._lazy(app_iter)
+        return [self._finish(self._read(app_iter))]
+
+    def _read(self, app_iter):
+        try:
+            return b"".join([*self.written, *app_iter])
+        finally:
+            _close(app_iter)
+
+    def _lazy(self, app_iter):
+        """For an application that calls start_response when iterated."""
+        iterator = iter(app_iter)
+        try:
+            for chunk in iterator:
+                if self.passed_through:
+                    yield chunk
+                    yield from iterator
+                    return
+                self.written.append(chunk)
+                yield self._finish(b"".join([*self.written, *iterator]))
+                return
+            if self.response is not None:
+                yield self._finish(b"".join(self.written))
+        finally:
+            _close(app_iter)
+
+    def _finish(self, body):
+        status, headers = self.response
+        new_body = self._rewritten(body)
+        if new_body is not None:
+            body = new_body
+            headers = [(key, value) for key, value in headers
+                       if key.lower() not in _DROPPED_AFTER_REWRITE]
+            headers.append(("Content-Length", str(len(body))))
+        self.start_response(status, headers)
+        return body
+
+    def _rewritten(self, body):
+        if not body:
+            return None
+        try:
+            return rewrite.rewrite_body(body, self.call, self.settings)
+        except rewrite.UnusableBody as exc:
+            LOG.warning("Image %s response for %s passed through unchanged: "
+                        "%s", self.call.value, self.environ.get("PATH_INFO"),
+                        exc)
+        except Exception:  # a rewrite must never cost the user the response
+            LOG.exception("Image %s response for %s passed through unchanged",
+                          self.call.value, self.environ.get("PATH_INFO"))
+        return None

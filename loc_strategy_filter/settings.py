@@ -1,0 +1,160 @@
+"""Turning configuration into the filter's settings, once, at start-up.
+
+Configuration comes from oslo.config files (``oslo_config_project``,
+``oslo_config_file``, ``oslo_config_program``, as oslo.middleware reads them)
+and from the paste section, whose values override the files. Each filter
+gets a private ``ConfigOpts``: two filters in one process never share
+settings. Every value is validated here, so that a bad one stops the pipeline
+from loading instead of failing requests.
+"""
+
+import dataclasses
+import os
+
+from oslo_config import cfg
+from oslo_config import types
+
+from loc_strategy_filter import options
+from loc_strategy_filter import strategies
+
+PASTE_CONFIG_KEYS = ("oslo_config_project", "oslo_config_file",
+                     "oslo_config_program")
+
+
+class ConfigError(ValueError):
+    """Configuration the filter cannot start with."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """What the filter needs per request, derived from configuration."""
+
+    strategy: str
+    order: strategies.base.Orderer
+    hide_locations: bool = False
+
+
+def _option_index():
+    """Each option name with its group and option."""
+    index = {}
+    for group, opts in options.list_opts():
+        for opt in opts:
+            index.setdefault(opt.dest, (group, opt))
+    return index
+
+
+def _allowed_values(opt):
+    if isinstance(opt.type, types.Boolean):
+        return "true or false"
+    if isinstance(opt.type, types.List):
+        return "a comma-separated list"
+    if getattr(opt.type, "choices", None):
+        return ", ".join(map(str, opt.type.choices))
+    return getattr(opt.type, "type_name", "a value")
+
+
+def register_options(conf):
+    """Register every option on ``conf``; repeated calls are harmless."""
+    for group, opts in options.list_opts():
+        conf.register_opts(opts, group=None if group == "DEFAULT" else group)
+
+
+def _split_files(value):
+    return [path.strip() for path in (value or "").split(",") if path.strip()]
+
+
+def load_config(project=None, config_files=(), program=None, overrides=None):
+    """A private ``ConfigOpts`` from config files, then ``overrides``.
+
+    ``overrides`` maps option names (in any group) to values, as a paste
+    section gives them.
+    """
+    for path in config_files:
+        if not os.path.isfile(path):
+            raise ConfigError(f"oslo_config_file: {path!r} is not a readable "
+                              "file; allowed: paths of existing config files")
+    conf = cfg.ConfigOpts()
+    register_options(conf)
+    conf(args=[], project=project, prog=program,
+         default_config_files=list(config_files) or None,
+         validate_default_values=True, use_env=False)
+    index = _option_index()
+    for name, value in (overrides or {}).items():
+        group, opt = index[name]
+        try:
+            conf.set_override(name, value,
+                              group=None if group == "DEFAULT" else group)
+        except ValueError as exc:
+            raise ConfigError(_invalid(group, opt, value, exc)) from None
+    return conf
+
+
+def _invalid(group, opt, value, reason):
+    return (f"Invalid value {value!r} for option [{group}] {opt.dest}: "
+            f"{reason}; allowed: {_allowed_values(opt)}")
+
+
+def _value(conf, group, opt):
+    try:
+        if group == "DEFAULT":
+            return conf[opt.dest]
+        return conf[group][opt.dest]
+    except (cfg.ConfigFileValueError, ValueError) as exc:
+        raise ConfigError(f"Invalid value for option [{group}] {opt.dest}: "
+                          f"{exc}; allowed: {_allowed_values(opt)}") from None
+
+
+def from_config(conf):
+    """``Settings`` from a ``ConfigOpts`` holding this project's options."""
+    register_options(conf)
+    name = _value(conf, "DEFAULT", options.DEFAULT_OPTS[0])
+    try:
+        strategy = strategies.load_strategy(name)
+    except strategies.UnknownStrategyError as exc:
+        raise ConfigError(
+            f"Invalid value {name!r} for option [DEFAULT] location_strategy; "
+            f"allowed: {', '.join(exc.available)}") from None
+    values = {opt.dest: _value(conf, strategy.config_group, opt)
+              for opt in strategy.options}
+    try:
+        order = strategy.orderer(**values)
+    except strategies.InvalidOptionError as exc:
+        raise ConfigError(
+            f"Invalid value {exc.value!r} for option "
+            f"[{strategy.config_group}] {exc.option}; allowed: {exc.allowed}"
+        ) from None
+    hide = _value(conf, options.FILTER_GROUP, options.FILTER_OPTS[0])
+    return Settings(strategy=name, order=order, hide_locations=hide)
+
+
+def from_paste(global_conf, local_conf):
+    """``Settings`` from a paste section and the config files it names.
+
+    Keys of the section itself must be known; the paste ``[DEFAULT]`` may
+    carry anything, and only the keys this project knows are taken from it.
+    """
+    known = _option_index()
+    unknown = sorted(set(local_conf) - set(known) - set(PASTE_CONFIG_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"Unknown option {unknown[0]!r} in the paste section of the "
+            f"location strategy filter; allowed: "
+            f"{', '.join(sorted([*known, *PASTE_CONFIG_KEYS]))}")
+    merged = {key: value for key, value in global_conf.items()
+              if key in known or key in PASTE_CONFIG_KEYS}
+    merged.update(local_conf)
+    conf = load_config(project=merged.pop("oslo_config_project", None),
+                       config_files=_split_files(
+                           merged.pop("oslo_config_file", None)),
+                       program=merged.pop("oslo_config_program", None),
+                       overrides=merged)
+    return from_config(conf)
+
+
+def resolve(conf):
+    """``Settings`` from a paste dict, a ``ConfigOpts`` or ``Settings``."""
+    if isinstance(conf, Settings):
+        return conf
+    if isinstance(conf, cfg.ConfigOpts):
+        return from_config(conf)
+    return from_paste({}, dict(conf or {}))

@@ -1,0 +1,104 @@
+"""What a location strategy is, and the stable partition two of them share.
+
+A strategy is a pure function over Glance-shaped locations (dicts with ``url``
+and ``metadata``). It is registered by name under the entry-point group
+``loc_strategy_filter.strategies``; ``build`` validates the strategy's options
+once and returns the function that orders a list of locations.
+"""
+
+import dataclasses
+from typing import Callable, Sequence
+
+Locations = Sequence[dict]
+Orderer = Callable[[Locations], list]
+
+
+class StrategyError(ValueError):
+    """A strategy name or option that cannot be used."""
+
+
+class UnknownStrategyError(StrategyError):
+    """The strategy name is not registered."""
+
+    def __init__(self, name, available):
+        self.name = name
+        self.available = sorted(available)
+        super().__init__(
+            f"Unknown location strategy {name!r}; available strategies: "
+            f"{', '.join(self.available)}")
+
+
+class InvalidOptionError(StrategyError):
+    """An option value a strategy cannot accept."""
+
+    def __init__(self, option, value, allowed):
+        self.option = option
+        self.value = value
+        self.allowed = allowed
+        super().__init__(
+            f"Invalid value {value!r} for option {option}; allowed: {allowed}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Strategy:
+    """A named strategy.
+
+    ``options`` are the oslo.config options the strategy reads from the
+    ``[<name>_location_strategy]`` group; their names are the keyword
+    arguments ``build`` accepts.
+    """
+
+    name: str
+    build: Callable[..., Orderer]
+    options: tuple = ()
+
+    @property
+    def config_group(self):
+        return f"{self.name}_location_strategy"
+
+    def orderer(self, **options):
+        accepted = {opt.dest for opt in self.options}
+        unexpected = sorted(set(options) - accepted)
+        if unexpected:
+            raise InvalidOptionError(
+                unexpected[0], options[unexpected[0]],
+                f"the options of strategy {self.name!r}: "
+                f"{', '.join(sorted(accepted)) or 'none'}")
+        return self.build(**options)
+
+
+def preference_list(option, value, canonical=str.casefold):
+    """Normalise a preference given as a list or a comma-separated string.
+
+    Names are trimmed and canonicalised; empty and repeated names are dropped,
+    so a repeated name can never repeat a location.
+    """
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, (list, tuple)):
+        raise InvalidOptionError(option, value,
+                                 "a list or a comma-separated string")
+    names = []
+    for item in value:
+        if not isinstance(item, str):
+            raise InvalidOptionError(option, item, "names (strings)")
+        name = canonical(item.strip())
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+def stable_partition(key_of, ranks):
+    """An orderer grouping locations by ``ranks[key_of(location)]``.
+
+    Keys missing from ``ranks`` rank after all others; Python's sort is
+    stable, so every group keeps the original relative order.
+    """
+    last = len(ranks)
+
+    def ordered(locations):
+        return sorted(locations, key=lambda loc: ranks.get(key_of(loc), last))
+
+    return ordered
