@@ -75,16 +75,24 @@ def load_config(project=None, config_files=(), program=None, overrides=None):
                               "file; allowed: paths of existing config files")
     conf = cfg.ConfigOpts()
     register_options(conf)
-    conf(args=[], project=project, prog=program,
-         default_config_files=list(config_files) or None,
-         validate_default_values=True, use_env=False)
+    try:
+        conf(args=[], project=project, prog=program,
+             default_config_files=list(config_files) or None,
+             validate_default_values=True, use_env=False)
+    except cfg.Error as exc:
+        raise ConfigError(f"Cannot read the config files: {exc}") from None
     index = _option_index()
     for name, value in (overrides or {}).items():
+        if name not in index:
+            raise ConfigError(f"Unknown option {name!r}; allowed: "
+                              f"{', '.join(sorted(index))}")
         group, opt = index[name]
         try:
             conf.set_override(name, value,
                               group=None if group == "DEFAULT" else group)
-        except ValueError as exc:
+        # oslo.config's types raise AttributeError or TypeError, not
+        # ValueError, for a value of the wrong Python type (3 for a bool).
+        except (AttributeError, TypeError, ValueError) as exc:
             raise ConfigError(_invalid(group, opt, value, exc)) from None
     return conf
 
@@ -104,8 +112,24 @@ def _value(conf, group, opt):
                           f"{exc}; allowed: {_allowed_values(opt)}") from None
 
 
+def _strategy_orderer(conf, strategy):
+    values = {opt.dest: _value(conf, strategy.config_group, opt)
+              for opt in strategy.options}
+    try:
+        return strategy.orderer(**values)
+    except strategies.InvalidOptionError as exc:
+        raise ConfigError(
+            f"Invalid value {exc.value!r} for option "
+            f"[{strategy.config_group}] {exc.option}; allowed: {exc.allowed}"
+        ) from None
+
+
 def from_config(conf):
-    """``Settings`` from a ``ConfigOpts`` holding this project's options."""
+    """``Settings`` from a ``ConfigOpts`` holding this project's options.
+
+    The options of every registered strategy are checked, not only the
+    selected one's: a typo must not wait for the day the strategy changes.
+    """
     register_options(conf)
     name = _value(conf, "DEFAULT", options.DEFAULT_OPTS[0])
     try:
@@ -114,17 +138,11 @@ def from_config(conf):
         raise ConfigError(
             f"Invalid value {name!r} for option [DEFAULT] location_strategy; "
             f"allowed: {', '.join(exc.available)}") from None
-    values = {opt.dest: _value(conf, strategy.config_group, opt)
-              for opt in strategy.options}
-    try:
-        order = strategy.orderer(**values)
-    except strategies.InvalidOptionError as exc:
-        raise ConfigError(
-            f"Invalid value {exc.value!r} for option "
-            f"[{strategy.config_group}] {exc.option}; allowed: {exc.allowed}"
-        ) from None
+    for other in strategies.available_strategies():
+        _strategy_orderer(conf, strategies.load_strategy(other))
     hide = _value(conf, options.FILTER_GROUP, options.FILTER_OPTS[0])
-    return Settings(strategy=name, order=order, hide_locations=hide)
+    return Settings(strategy=name, order=_strategy_orderer(conf, strategy),
+                    hide_locations=hide)
 
 
 def from_paste(global_conf, local_conf):

@@ -64,12 +64,11 @@ def _url_store_type(location):
 
 
 def _canonical_store_type(name):
-    name = name.casefold()
-    name = ALIASES.get(name, name)
-    if name and name not in STORE_TYPE_SCHEMES:
+    store_type = ALIASES.get(name.casefold(), name.casefold())
+    if store_type and store_type not in STORE_TYPE_SCHEMES:
         raise InvalidOptionError("store_type_preference", name,
                                  f"store types {_KNOWN_NAMES}")
-    return name
+    return store_type
 
 
 def _build(store_type_preference=()):

@@ -1,0 +1,24 @@
+"""Command-line options that override the strategy configuration."""
+
+OVERRIDABLE = ("location_strategy", "store_type_preference",
+               "store_id_preference", "hide_locations")
+
+
+def add_strategy_arguments(parser):
+    group = parser.add_argument_group(
+        "strategy", "override the configuration (paste or config files)")
+    group.add_argument("--strategy", dest="location_strategy",
+                       help="location strategy name, e.g. store_type")
+    group.add_argument("--store-type-preference",
+                       help='store types, best first, e.g. "http, file"')
+    group.add_argument("--store-id-preference",
+                       help='store identifiers, best first, e.g. "fast, slow"')
+    group.add_argument("--config-file", action="append", default=[],
+                       help="an oslo.config file to read, such as "
+                            "glance-api.conf (repeatable)")
+
+
+def strategy_overrides(args):
+    """The option values given on the command line."""
+    return {name: getattr(args, name) for name in OVERRIDABLE
+            if getattr(args, name, None) is not None}

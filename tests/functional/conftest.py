@@ -1,0 +1,46 @@
+import os
+
+import pytest
+from paste import deploy
+import webob
+
+SAMPLE = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir,
+                      "etc", "api-paste.ini.sample")
+FILE_URL = "file:///srv/images/x"
+HTTP_URL = "http://127.0.0.1:9292/x"
+PATCH = "application/openstack-images-v2.1-json-patch"
+
+
+@pytest.fixture
+def load_pipeline(tmp_path):
+    """Load etc/api-paste.ini.sample with options given as global conf."""
+    def load(**conf):
+        conf.setdefault("data_dir", str(tmp_path))
+        return deploy.loadapp(f"config:{os.path.abspath(SAMPLE)}",
+                              global_conf=conf)
+    return load
+
+
+def call(app, method, path, **kwargs):
+    return webob.Request.blank(path, method=method, **kwargs).get_response(app)
+
+
+def create_image(app, **fields):
+    fields.setdefault("name", "cirros")
+    response = call(app, "POST", "/v2/images", json=fields)
+    assert response.status_int == 201, response.text
+    return response.json
+
+
+def patch(app, image_id, *operations):
+    return call(app, "PATCH", f"/v2/images/{image_id}", json=list(operations),
+                content_type=PATCH)
+
+
+def set_locations(app, image_id, urls):
+    """Give an image its locations, as the original Glance test case did."""
+    response = patch(app, image_id, {
+        "op": "replace", "path": "/locations",
+        "value": [{"url": url, "metadata": {}} for url in urls]})
+    assert response.status_int == 200, response.text
+    return response.json

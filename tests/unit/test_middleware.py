@@ -1,0 +1,248 @@
+import json
+import logging
+
+import pytest
+import webob
+import webob.dec
+
+from loc_strategy_filter.middleware import LocationStrategyFilter
+
+FILE_URL = "file:///srv/images/x"
+HTTP_URL = "http://127.0.0.1:9292/x"
+STORE_TYPE = {"location_strategy": "store_type",
+              "store_type_preference": "http, file"}
+
+
+def image(image_id="a", direct_url=True, locations=True):
+    body = {"id": image_id, "name": "cirros"}
+    if locations:
+        body["locations"] = [{"url": FILE_URL, "metadata": {}},
+                             {"url": HTTP_URL, "metadata": {}}]
+    if direct_url:
+        body["direct_url"] = FILE_URL
+    return body
+
+
+def json_app(document, status=200, content_type="application/json",
+             headers=()):
+    @webob.dec.wsgify
+    def app(request):
+        response = webob.Response(status=status, content_type=content_type,
+                                  charset="UTF-8")
+        response.body = json.dumps(document).encode()
+        response.headers.extend(headers)
+        return response
+    return app
+
+
+def get(app, path, method="GET", **kwargs):
+    return webob.Request.blank(path, method=method, **kwargs).get_response(app)
+
+
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/v2/images/a"), ("PATCH", "/v2/images/a"), ("POST", "/v2/images"),
+], ids=["show", "update", "create"])
+def test_single_image_calls_follow_the_strategy(method, path):
+    app = LocationStrategyFilter(json_app(image()), STORE_TYPE)
+    body = get(app, path, method).json
+    assert [loc["url"] for loc in body["locations"]] == [HTTP_URL, FILE_URL]
+    assert body["direct_url"] == HTTP_URL
+
+
+def test_list_rewrites_every_image():
+    listing = {"images": [image("a"), image("b")], "first": "/v2/images"}
+    app = LocationStrategyFilter(json_app(listing), STORE_TYPE)
+    body = get(app, "/v2/images").json
+    assert [img["direct_url"] for img in body["images"]] == [HTTP_URL] * 2
+    assert body["first"] == "/v2/images"
+
+
+def test_mounted_inside_the_v2_app():
+    app = LocationStrategyFilter(json_app(image()), STORE_TYPE)
+    response = get(app, "/images/a", environ={"SCRIPT_NAME": "/v2"})
+    assert response.json["direct_url"] == HTTP_URL
+
+
+def test_location_order_keeps_the_upstream_bytes():
+    upstream = json_app(image())
+    expected = get(upstream, "/v2/images/a")
+    response = get(LocationStrategyFilter(upstream, {}), "/v2/images/a")
+    assert response.body == expected.body
+    assert response.headerlist == expected.headerlist
+
+
+def test_content_length_matches_the_rewritten_body():
+    app = LocationStrategyFilter(
+        json_app(image(), headers=[("Content-MD5", "x"), ("X-Openstack-Request-Id", "req-1")]),
+        STORE_TYPE)
+    response = get(app, "/v2/images/a")
+    assert int(response.headers["Content-Length"]) == len(response.body)
+    assert "Content-MD5" not in response.headers
+    assert response.headers["X-Openstack-Request-Id"] == "req-1"
+    assert response.content_type == "application/json"
+
+
+@pytest.mark.parametrize("upstream_image, absent", [
+    (image(direct_url=False), "direct_url"),
+    (image(locations=False), "locations"),
+], ids=["no-direct-url", "no-locations"])
+def test_never_adds_what_the_upstream_did_not_show(upstream_image, absent):
+    app = LocationStrategyFilter(json_app(upstream_image), STORE_TYPE)
+    assert absent not in get(app, "/v2/images/a").json
+
+
+def test_hide_locations_keeps_only_the_best_direct_url():
+    app = LocationStrategyFilter(json_app(image()),
+                                 dict(STORE_TYPE, hide_locations="true"))
+    body = get(app, "/v2/images/a").json
+    assert "locations" not in body
+    assert body["direct_url"] == HTTP_URL
+
+
+def test_hide_locations_hides_unusable_locations_too():
+    upstream = dict(image(), locations="not a list")
+    app = LocationStrategyFilter(json_app(upstream), {"hide_locations": "1"})
+    assert "locations" not in get(app, "/v2/images/a").json
+
+
+@pytest.mark.parametrize("document, reason", [
+    ("not json", "invalid JSON"),
+    (dict(image(), locations="oops"), "not a list"),
+    (dict(image(), locations=[{"metadata": {}}]), "no URL"),
+    (dict(image(), locations=[{"url": 7}]), "no URL"),
+    (["a", "list"], "not a JSON object"),
+], ids=["invalid-json", "locations-not-list", "entry-without-url",
+        "url-not-string", "image-not-object"])
+def test_unusable_body_passes_unchanged_with_a_warning(document, reason,
+                                                       caplog):
+    @webob.dec.wsgify
+    def upstream(request):
+        body = document if isinstance(document, str) else json.dumps(document)
+        return webob.Response(body=body.encode(),
+                              content_type="application/json")
+    expected = get(upstream, "/v2/images/a").body
+    with caplog.at_level(logging.WARNING):
+        response = get(LocationStrategyFilter(upstream, STORE_TYPE),
+                       "/v2/images/a")
+    assert response.status_int == 200
+    assert response.body == expected
+    assert reason in caplog.text
+
+
+def test_list_with_images_not_a_list_passes_unchanged():
+    app = LocationStrategyFilter(json_app({"images": {"a": 1}}), STORE_TYPE)
+    assert get(app, "/v2/images").json == {"images": {"a": 1}}
+
+
+class UnreadBody:
+    """An upstream body that fails the test if anybody reads it."""
+
+    def __init__(self):
+        self.closed = False
+
+    def __iter__(self):
+        raise AssertionError("the filter read a body it must pass through")
+
+    def close(self):
+        self.closed = True
+
+
+def raw_app(status, headers):
+    body = UnreadBody()
+
+    def app(environ, start_response):
+        start_response(status, headers)
+        return body
+    return app, body
+
+
+@pytest.mark.parametrize("method, path, status, headers", [
+    ("GET", "/v2/images/a/file", "200 OK",
+     [("Content-Type", "application/octet-stream")]),
+    ("GET", "/v2/images/a", "404 Not Found",
+     [("Content-Type", "application/json")]),
+    ("GET", "/v2/images/a", "200 OK", [("Content-Type", "text/html")]),
+    ("GET", "/v2/images", "200 OK", [("Content-Type", "application/json"),
+                                     ("Content-Encoding", "gzip")]),
+    ("GET", "/v2/images/a", "204 No Content",
+     [("Content-Type", "application/json")]),
+    ("DELETE", "/v2/images/a", "204 No Content", []),
+    ("GET", "/versions", "200 OK", [("Content-Type", "application/json")]),
+], ids=["download", "error", "not-json", "compressed", "no-content",
+        "other-method", "other-path"])
+def test_pass_through_hands_back_the_upstream_iterable(method, path, status,
+                                                       headers):
+    upstream, body = raw_app(status, headers)
+    seen = []
+    environ = {"REQUEST_METHOD": method, "PATH_INFO": path}
+    result = LocationStrategyFilter(upstream, STORE_TYPE)(
+        environ, lambda s, h, exc_info=None: seen.append((s, h)))
+    assert result is body
+    assert seen == [(status, headers)]
+
+
+def test_application_calling_start_response_lazily():
+    def upstream(environ, start_response):
+        start_response("200 OK", [("Content-Type", "application/json")])
+        yield json.dumps(image()).encode()
+
+    response = get(LocationStrategyFilter(upstream, STORE_TYPE),
+                   "/v2/images/a")
+    assert response.json["direct_url"] == HTTP_URL
+
+
+def test_lazy_pass_through_streams_every_chunk():
+    def upstream(environ, start_response):
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        yield b"one"
+        yield b"two"
+
+    response = get(LocationStrategyFilter(upstream, STORE_TYPE), "/v2/images/a")
+    assert response.body == b"onetwo"
+
+
+def test_upstream_using_the_write_callable():
+    def upstream(environ, start_response):
+        write = start_response("200 OK", [("Content-Type", "application/json")])
+        text = json.dumps(image()).encode()
+        write(text[:10])
+        return [text[10:]]
+
+    response = get(LocationStrategyFilter(upstream, STORE_TYPE),
+                   "/v2/images/a")
+    assert response.json["direct_url"] == HTTP_URL
+
+
+def test_closes_the_upstream_body_it_read():
+    closed = []
+
+    class Body(list):
+        def close(self):
+            closed.append(True)
+
+    def upstream(environ, start_response):
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return Body([json.dumps(image()).encode()])
+
+    get(LocationStrategyFilter(upstream, STORE_TYPE), "/v2/images/a")
+    assert closed == [True]
+
+
+def test_a_failing_strategy_passes_the_body_through(caplog):
+    def broken(locations):
+        raise RuntimeError("plugin bug")
+
+    from loc_strategy_filter.settings import Settings
+    upstream = json_app(image())
+    expected = get(upstream, "/v2/images/a").body
+    response = get(LocationStrategyFilter(
+        upstream, Settings(strategy="broken", order=broken)), "/v2/images/a")
+    assert response.status_int == 200
+    assert response.body == expected
+    assert "plugin bug" in caplog.text
+
+
+def test_factory_rejects_bad_configuration_at_load():
+    with pytest.raises(ValueError, match="fiel"):
+        LocationStrategyFilter.factory(
+            {}, location_strategy="store_type", store_type_preference="fiel")

@@ -1,0 +1,62 @@
+import pathlib
+from importlib import metadata
+
+import pytest
+from oslo_config import generator
+
+from loc_strategy_filter import options
+from loc_strategy_filter.middleware import LocationStrategyFilter
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+GENERATOR_CONF = (ROOT / "etc" / "oslo-config-generator"
+                  / "loc-strategy-filter.conf")
+SAMPLE = ROOT / "etc" / "loc-strategy-filter.conf.sample"
+
+ALL_OPTS = [(group, opt) for group, opts in options.list_opts()
+            for opt in opts]
+
+
+def test_list_opts_groups_and_names():
+    assert sorted((group, [opt.name for opt in opts])
+                  for group, opts in options.list_opts()) == [
+        ("DEFAULT", ["location_strategy"]),
+        ("location_strategy_filter", ["hide_locations"]),
+        ("store_id_location_strategy", ["store_id_preference"]),
+        ("store_type_location_strategy", ["store_type_preference"]),
+    ]
+
+
+@pytest.mark.parametrize(
+    "opt", [opt for _, opt in ALL_OPTS],
+    ids=[f"{group}.{opt.name}" for group, opt in ALL_OPTS])
+def test_help_follows_the_openstack_template(opt):
+    summary, blank_line, *detail = opt.help.strip().splitlines()
+    assert summary.endswith(".")
+    assert blank_line == "" and detail
+    assert "\nPossible values:\n" in opt.help
+    assert "\nRelated options:\n" in opt.help
+
+
+def test_hide_locations_help_has_a_security_note():
+    (hide_locations,) = options.FILTER_OPTS
+    assert "\nSecurity note:\n" in hide_locations.help
+
+
+@pytest.mark.parametrize("group, name, target", [
+    ("oslo.config.opts", "loc_strategy_filter", options.list_opts),
+    ("paste.filter_factory", "location_strategy",
+     LocationStrategyFilter.factory),
+], ids=["oslo-config-opts", "paste-filter-factory"])
+def test_entry_point_resolves(group, name, target):
+    (entry_point,) = metadata.entry_points(group=group, name=name)
+    assert entry_point.load() == target
+
+
+def test_sample_config_is_up_to_date(tmp_path):
+    generated = tmp_path / "loc-strategy-filter.conf.sample"
+    generator.main(["--config-file", str(GENERATOR_CONF),
+                    "--output-file", str(generated)])
+    assert generated.read_text() == SAMPLE.read_text(), (
+        "etc/loc-strategy-filter.conf.sample is stale; regenerate it from the "
+        "repository root with: oslo-config-generator --config-file "
+        "etc/oslo-config-generator/loc-strategy-filter.conf")

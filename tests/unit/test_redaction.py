@@ -1,0 +1,25 @@
+import pytest
+
+from loc_strategy_filter.redaction import redact_url
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("http://host/path", "http://host/path"),
+    ("swift+https://user:secret@keystone/v3/c/o",
+     "swift+https://***@keystone/v3/c/o"),
+    ("swift+https://tenant:user:se/cr@et@keystone/c/o",
+     "swift+https://***@keystone/c/o"),
+    ("s3://AKIA:ab/cd+ef@s3.example.com/bucket/key",
+     "s3://***@s3.example.com/bucket/key"),
+    ("rbd://fsid/pool/image/snap", "rbd://fsid/pool/image/snap"),
+    ("file:///srv/images/x", "file:///srv/images/x"),
+    ("not a url@all", "not a url@all"),
+], ids=["plain", "userinfo", "slash-and-at-in-secret", "s3-key",
+        "rbd", "file", "no-scheme"])
+def test_redact_url(url, expected):
+    assert redact_url(url) == expected
+
+
+def test_redacted_url_never_contains_the_secret():
+    secret = "p@ss/w:rd"
+    assert secret not in redact_url(f"http://user:{secret}@host/x")

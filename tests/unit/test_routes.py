@@ -1,0 +1,33 @@
+import pytest
+
+from loc_strategy_filter.routes import ImageCall, image_call
+
+
+@pytest.mark.parametrize("method, script_name, path, expected", [
+    ("GET", "", "/v2/images", ImageCall.LIST),
+    ("POST", "", "/v2/images", ImageCall.CREATE),
+    ("GET", "", "/v2/images/abc", ImageCall.SHOW),
+    ("PATCH", "", "/v2/images/abc", ImageCall.UPDATE),
+    ("GET", "/v2", "/images", ImageCall.LIST),
+    ("GET", "/glance/v2", "/images/abc", ImageCall.SHOW),
+    ("PATCH", "/v2", "/images/abc", ImageCall.UPDATE),
+    ("GET", "/prefix", "/v2/images/abc", ImageCall.SHOW),
+    ("GET", "", "/v2/images/abc/file", None),
+    ("PUT", "", "/v2/images/abc/file", None),
+    ("GET", "", "/v2/images/abc/members", None),
+    ("PUT", "", "/v2/images/abc/tags/x", None),
+    ("DELETE", "", "/v2/images/abc", None),
+    ("HEAD", "", "/v2/images/abc", None),
+    ("PUT", "", "/v2/images", None),
+    ("GET", "", "/v2/images/", None),
+    ("GET", "", "/v2/imagesx", None),
+    ("GET", "", "/v2/schemas/image", None),
+    ("GET", "", "/v1/images/abc", None),
+    ("GET", "", "/images/abc", None),
+    ("GET", "", "/", None),
+    ("GET", "/v2x", "/images", None),
+], ids=lambda value: repr(value))
+def test_image_call(method, script_name, path, expected):
+    environ = {"REQUEST_METHOD": method, "SCRIPT_NAME": script_name,
+               "PATH_INFO": path}
+    assert image_call(environ) is expected
