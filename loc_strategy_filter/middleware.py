@@ -18,21 +18,18 @@ _DROPPED_AFTER_REWRITE = frozenset(
     ("content-length", "content-md5", "etag", "transfer-encoding"))
 
 
-def _header(headers, name):
-    for key, value in headers:
-        if key.lower() == name:
-            return value
-    return None
-
-
 def _is_rewritable(status, headers):
     """A 2xx answer with an uncompressed JSON body."""
-    if not status.startswith("2") or status.startswith(("204", "205")):
+    if status[0] != "2" or status.startswith(("204", "205")):
         return False
-    media_type = (_header(headers, "content-type") or "").split(";")[0]
-    encoding = _header(headers, "content-encoding") or "identity"
-    return (media_type.strip().lower() == "application/json"
-            and encoding.strip().lower() == "identity")
+    media_type = encoding = ""
+    for name, value in headers:
+        name = name.lower()
+        if name == "content-type":
+            media_type = value.partition(";")[0].strip().lower()
+        elif name == "content-encoding":
+            encoding = value.strip().lower()
+    return media_type == "application/json" and encoding in ("", "identity")
 
 
 def _close(app_iter):
@@ -73,6 +70,9 @@ class LocationStrategyFilter:
 class _Exchange:
     """One rewritable request: decides from the status and headers whether
     to buffer and rewrite the body or to pass it on untouched."""
+
+    __slots__ = ("settings", "call", "environ", "start_response", "response",
+                 "passed_through", "written")
 
     def __init__(self, settings, call, environ, start_response):
         self.settings = settings

@@ -5,9 +5,8 @@ first of them; nothing the upstream did not show is ever added. A body or an
 image the rewriter cannot make sense of is left as it is.
 """
 
+import json
 import logging
-
-from oslo_serialization import jsonutils
 
 LOG = logging.getLogger(__name__)
 
@@ -60,7 +59,7 @@ def rewrite_body(body, call, settings):
     Raises ``UnusableBody`` when the body cannot be understood.
     """
     try:
-        document = jsonutils.loads(body)
+        document = json.loads(body)
     except ValueError as exc:
         raise UnusableBody(f"invalid JSON: {exc}") from None
     if call.is_list:
@@ -72,4 +71,6 @@ def rewrite_body(body, call, settings):
     changed = False
     for image in images:
         changed = rewrite_image(image, settings) | changed
-    return jsonutils.dump_as_bytes(document) if changed else None
+    # The document came from JSON, so plain json (not jsonutils' to_primitive
+    # fallback) serialises it, and faster: this is the per-request hot path.
+    return json.dumps(document).encode() if changed else None

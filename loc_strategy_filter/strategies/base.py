@@ -90,15 +90,25 @@ def preference_list(option, value, canonical=str.casefold):
     return names
 
 
-def stable_partition(key_of, ranks):
-    """An orderer grouping locations by ``ranks[key_of(location)]``.
+def stable_partition(rank_of):
+    """An orderer sorting locations by ``rank_of(location)``, lowest first.
 
-    Keys missing from ``ranks`` rank after all others; Python's sort is
-    stable, so every group keeps the original relative order.
+    Python's sort is stable, so locations of equal rank keep their original
+    relative order.
     """
-    last = len(ranks)
-
     def ordered(locations):
-        return sorted(locations, key=lambda loc: ranks.get(key_of(loc), last))
+        return sorted(locations, key=rank_of)
 
     return ordered
+
+
+def ranker(key_of, preference):
+    """``rank_of`` for ``stable_partition``: the position of a location's key
+    in ``preference``, and after all of them for keys not listed."""
+    ranks = {key: rank for rank, key in enumerate(preference)}
+    last = len(ranks)
+
+    def rank_of(location):
+        return ranks.get(key_of(location), last)
+
+    return rank_of

@@ -7,7 +7,7 @@ For multi-store deployments, where each location names its store in
 from oslo_config import cfg
 
 from loc_strategy_filter.strategies.base import (
-    Strategy, preference_list, stable_partition)
+    Strategy, preference_list, ranker, stable_partition)
 
 OPTIONS = (
     cfg.ListOpt(
@@ -42,8 +42,7 @@ def store_id_of(location):
 
 def _build(store_id_preference=()):
     preference = preference_list("store_id_preference", store_id_preference)
-    ranks = {store: rank for rank, store in enumerate(preference)}
-    return stable_partition(store_id_of, ranks)
+    return stable_partition(ranker(store_id_of, preference))
 
 
 STRATEGY = Strategy(name="store_id", build=_build, options=OPTIONS)

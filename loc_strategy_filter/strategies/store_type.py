@@ -58,11 +58,6 @@ def store_type_of(url):
     return _TYPE_OF_SCHEME.get(scheme.strip().lower())
 
 
-def _url_store_type(location):
-    return store_type_of(location.get("url")
-                         if isinstance(location, dict) else None)
-
-
 def _canonical_store_type(name):
     store_type = ALIASES.get(name.casefold(), name.casefold())
     if store_type and store_type not in STORE_TYPE_SCHEMES:
@@ -75,8 +70,19 @@ def _build(store_type_preference=()):
     preference = preference_list("store_type_preference",
                                  store_type_preference,
                                  canonical=_canonical_store_type)
-    ranks = {store_type: rank for rank, store_type in enumerate(preference)}
-    return stable_partition(_url_store_type, ranks)
+    # Rank by scheme directly: this runs for every location of every response.
+    rank_of_scheme = {scheme: rank for rank, store_type in enumerate(preference)
+                      for scheme in STORE_TYPE_SCHEMES[store_type]}
+    last = len(preference)
+
+    def rank_of(location):
+        url = location.get("url") if isinstance(location, dict) else None
+        if not isinstance(url, str):
+            return last
+        scheme, sep, _ = url.partition(":")
+        return rank_of_scheme.get(scheme.strip().lower(), last) if sep else last
+
+    return stable_partition(rank_of)
 
 
 STRATEGY = Strategy(name="store_type", build=_build, options=OPTIONS)
