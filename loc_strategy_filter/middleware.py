@@ -1,9 +1,10 @@
 """The paste filter that applies a location strategy to image responses.
 
 It rewrites the JSON answers of image show, list, create and update: image
-``locations`` in strategy order, ``direct_url`` at the best one. Every other
-request and response goes through untouched: the upstream's iterable is
-handed back as it is, never read, so downloads and errors stream as before.
+``locations`` in strategy order, ``direct_url`` at the best one. Image
+downloads go to the download handler. Every other request and response goes
+through untouched: the upstream's iterable is handed back as it is, never
+read.
 """
 
 import logging
@@ -11,6 +12,7 @@ import logging
 from loc_strategy_filter import rewrite
 from loc_strategy_filter import routes
 from loc_strategy_filter import settings as settings_mod
+from loc_strategy_filter.download.handler import DownloadHandler
 
 LOG = logging.getLogger(__name__)
 
@@ -48,6 +50,7 @@ class LocationStrategyFilter:
     def __init__(self, application, conf=None):
         self.application = application
         self.settings = settings_mod.resolve(conf)
+        self.download = DownloadHandler(self.settings)
 
     @classmethod
     def factory(cls, global_conf, **local_conf):
@@ -63,6 +66,8 @@ class LocationStrategyFilter:
         call = routes.image_call(environ)
         if call is None:
             return self.application(environ, start_response)
+        if call is routes.ImageCall.DOWNLOAD:
+            return self.download(self.application, environ, start_response)
         return _Exchange(self.settings, call, environ, start_response).run(
             self.application)
 

@@ -60,6 +60,129 @@ Security note:
     locations for the filter to order them, set this option so that users
     do not see them.
 """),
+    cfg.StrOpt(
+        "download_mode",
+        default="auto",
+        choices=("auto", "serve", "steer", "off"),
+        help="""
+How image downloads (``GET /v2/images/{id}/file``) follow the strategy.
+
+Possible values:
+    * serve: the filter reads the bytes itself from the best location a
+      store reader may read, falling back to the next, after the image API
+      has accepted the user's own download request.
+    * steer: the image API serves, asked with ``?prefer=<store>`` to read
+      from the best location's store (multi-store Glance); if it refuses
+      that, the user gets the plain download.
+    * auto: steer when the best location names a store in its metadata,
+      else serve when a reader may read a location, else pass through.
+    * off: downloads pass through untouched.
+
+Related options:
+    * ``file_dirs``, ``http_allowed_hosts``: what the filter may read.
+    * ``verify_checksums``, ``location_failure_ttl``.
+"""),
+    cfg.ListOpt(
+        "file_dirs",
+        default=[],
+        help="""
+Directories whose files the filter may read for ``file://`` locations.
+
+Possible values:
+    * A comma-separated list of absolute directories. A location is read
+      only when its real path (symbolic links resolved) is a regular file
+      inside one of them.
+    * Empty (the default): the directories of Glance's file stores when the
+      filter reads Glance's configuration (``filesystem_store_datadir(s)``,
+      or each file backend's in multi-store), otherwise none.
+
+Related options:
+    * ``download_mode``
+
+Security note:
+    Every file in these directories can be served to any user the image API
+    lets download an image that has a location pointing at it. List only
+    the image stores' directories.
+"""),
+    cfg.ListOpt(
+        "http_allowed_hosts",
+        default=[],
+        help="""
+Hosts the filter may fetch ``http://`` and ``https://`` locations from.
+
+Possible values:
+    * A comma-separated list of ``host`` or ``host:port`` entries; a host
+      without a port allows any port. IP addresses are compared in their
+      canonical form (every spelling of an address is the same host, and
+      all loopback addresses are one host). Each redirect is checked again.
+    * Empty (the default): no http location is fetched.
+
+Related options:
+    * ``download_mode``, ``http_connect_timeout``, ``http_read_timeout``
+
+Security note:
+    Location URLs can be set by image owners. Allowing a host lets the
+    filter connect to it on a user's behalf: never allow internal services
+    that are not image mirrors.
+"""),
+    cfg.BoolOpt(
+        "verify_checksums",
+        default=True,
+        help="""
+Verify the checksums of image bytes the filter streams.
+
+When the filter streams a whole image from a location, it checks the
+image's ``checksum`` (MD5) and, when set, ``os_hash_algo``/``os_hash_value``
+on the fly, and aborts the response (the client sees a broken connection,
+never a clean end) if they do not match. The size is always checked.
+
+Possible values:
+    * True (the default), False.
+
+Related options:
+    * ``download_mode``
+"""),
+    cfg.IntOpt(
+        "location_failure_ttl",
+        default=60,
+        min=0,
+        help="""
+Seconds during which a location that failed is tried last.
+
+So that one dead mirror does not cost every download a timeout.
+
+Possible values:
+    * 0 or a positive number of seconds; 0 disables the memory.
+
+Related options:
+    * ``download_mode``
+"""),
+    cfg.FloatOpt(
+        "http_connect_timeout",
+        default=5.0,
+        min=0.001,
+        help="""
+Seconds to wait for a connection to an http location.
+
+Possible values:
+    * A positive number of seconds.
+
+Related options:
+    * ``http_allowed_hosts``, ``http_read_timeout``
+"""),
+    cfg.FloatOpt(
+        "http_read_timeout",
+        default=30.0,
+        min=0.001,
+        help="""
+Seconds to wait for data from an http location before trying the next.
+
+Possible values:
+    * A positive number of seconds.
+
+Related options:
+    * ``http_allowed_hosts``, ``http_connect_timeout``
+"""),
 )
 
 

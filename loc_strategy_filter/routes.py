@@ -9,12 +9,14 @@ import enum
 
 
 class ImageCall(enum.Enum):
-    """A request whose JSON answer holds one image, or a list of them."""
+    """A request the filter acts on: one whose JSON answer holds one image
+    or a list of them, or an image download."""
 
     SHOW = "show"
     LIST = "list"
     CREATE = "create"
     UPDATE = "update"
+    DOWNLOAD = "download"
 
     @property
     def is_list(self):
@@ -44,6 +46,11 @@ def image_call(environ):
     rest = path[len("/images"):]
     if not rest:
         return _COLLECTION_CALLS.get(method)
-    if rest[0] == "/" and len(rest) > 1 and "/" not in rest[1:]:
+    if rest[0] != "/" or len(rest) == 1:
+        return None
+    image_id, sep, tail = rest[1:].partition("/")
+    if not sep:
         return _MEMBER_CALLS.get(method)
+    if image_id and tail == "file" and method == "GET":
+        return ImageCall.DOWNLOAD
     return None

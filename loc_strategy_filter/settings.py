@@ -14,8 +14,10 @@ import os
 from oslo_config import cfg
 from oslo_config import types
 
+from loc_strategy_filter import glance_config
 from loc_strategy_filter import options
 from loc_strategy_filter import strategies
+from loc_strategy_filter.stores.base import ReaderConfig
 
 PASTE_CONFIG_KEYS = ("oslo_config_project", "oslo_config_file",
                      "oslo_config_program")
@@ -32,6 +34,10 @@ class Settings:
     strategy: str
     order: strategies.base.Orderer
     hide_locations: bool = False
+    download_mode: str = "auto"
+    verify_checksums: bool = True
+    location_failure_ttl: int = 60
+    readers: ReaderConfig = ReaderConfig()
 
 
 def _option_index():
@@ -75,6 +81,7 @@ def load_config(project=None, config_files=(), program=None, overrides=None):
                               "file; allowed: paths of existing config files")
     conf = cfg.ConfigOpts()
     register_options(conf)
+    glance_config.register(conf)
     try:
         conf(args=[], project=project, prog=program,
              default_config_files=list(config_files) or None,
@@ -140,9 +147,29 @@ def from_config(conf):
             f"allowed: {', '.join(exc.available)}") from None
     for other in strategies.available_strategies():
         _strategy_orderer(conf, strategies.load_strategy(other))
-    hide = _value(conf, options.FILTER_GROUP, options.FILTER_OPTS[0])
-    return Settings(strategy=name, order=_strategy_orderer(conf, strategy),
-                    hide_locations=hide)
+    switches = {opt.dest: _value(conf, options.FILTER_GROUP, opt)
+                for opt in options.FILTER_OPTS}
+    return Settings(
+        strategy=name, order=_strategy_orderer(conf, strategy),
+        hide_locations=switches["hide_locations"],
+        download_mode=switches["download_mode"],
+        verify_checksums=switches["verify_checksums"],
+        location_failure_ttl=switches["location_failure_ttl"],
+        readers=ReaderConfig(
+            file_dirs=tuple(switches["file_dirs"]) or _glance_file_dirs(conf),
+            http_allowed_hosts=tuple(switches["http_allowed_hosts"]),
+            http_connect_timeout=switches["http_connect_timeout"],
+            http_read_timeout=switches["http_read_timeout"]))
+
+
+def _glance_file_dirs(conf):
+    try:
+        return glance_config.file_store_dirs(conf, conf.project)
+    except cfg.NoSuchOptError:  # a caller's ConfigOpts without Glance's
+        return ()
+    except (cfg.ConfigFileValueError, ValueError) as exc:
+        raise ConfigError(f"Invalid Glance file store configuration: {exc}"
+                          ) from None
 
 
 def from_paste(global_conf, local_conf):
@@ -161,10 +188,11 @@ def from_paste(global_conf, local_conf):
     merged = {key: value for key, value in global_conf.items()
               if key in known or key in PASTE_CONFIG_KEYS}
     merged.update(local_conf)
-    conf = load_config(project=merged.pop("oslo_config_project", None),
-                       config_files=_split_files(
-                           merged.pop("oslo_config_file", None)),
-                       program=merged.pop("oslo_config_program", None),
+    project = merged.pop("oslo_config_project", None)
+    program = merged.pop("oslo_config_program", None)
+    files = (_split_files(merged.pop("oslo_config_file", None))
+             or glance_config.files_glance_reads(project, program))
+    conf = load_config(project=project, config_files=files, program=program,
                        overrides=merged)
     return from_config(conf)
 

@@ -204,4 +204,4 @@ class StubImageAPI:
 
     def _download(self, req, image_id):
         return download.response(self.catalog.get(image_id), self.data_dir,
-                                 req)
+                                 req, self.multi_store)

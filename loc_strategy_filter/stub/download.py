@@ -44,9 +44,19 @@ def _open(url, data_dir):
     raise Unreadable(f"the stub does not read {scheme} locations")
 
 
-def open_first(image, data_dir):
+def preferred_first(locations, store):
+    """Glance's ``?prefer=``: that store's locations first, the others
+    kept after them as fallback."""
+    return sorted(locations,
+                  key=lambda location: location["metadata"].get("store") != store)
+
+
+def open_first(image, data_dir, prefer=None):
     """The first location of ``image`` that opens, or None."""
-    for index, location in enumerate(image["locations"]):
+    locations = image["locations"]
+    if prefer is not None:
+        locations = preferred_first(locations, prefer)
+    for index, location in enumerate(locations):
         try:
             return _open(location["url"], data_dir)
         except (Unreadable, OSError, ValueError,
@@ -108,9 +118,15 @@ def _skip(stream, count):
         count -= len(chunk)
 
 
-def response(image, data_dir, request):
-    """The download response for ``image``: 200, 206, 416 or 204."""
-    opened = open_first(image, data_dir) if image["locations"] else None
+def response(image, data_dir, request, multi_store=False):
+    """The download response for ``image``: 200, 206, 416, 204, or 400 for
+    ``?prefer=`` without multi-store, as Glance answers."""
+    prefer = request.GET.get("prefer")
+    if prefer is not None and not multi_store:
+        return webob.Response(status=400, content_type="text/plain",
+                              body=b"prefer is a multi-store option")
+    opened = (open_first(image, data_dir, prefer) if image["locations"]
+              else None)
     if opened is None:
         return webob.Response(status=204)
     stream, size, is_local = opened

@@ -205,8 +205,22 @@ def test_download_passes_through_unread_and_byte_identical(load_pipeline):
                "wsgi.url_scheme": "http", "wsgi.input": None}
     headers = []
     result = app(environ, lambda status, h, exc_info=None: headers.append(h))
-    assert result is bodies[0] and not bodies[0].iterated
+    # The last upstream call is the download (the first fetched the record).
+    assert result is bodies[-1] and not bodies[-1].iterated
     received = b"".join(result)
     result.close()
     assert received == data
     assert dict(headers[0])["Content-MD5"] == hashlib.md5(data).hexdigest()
+
+
+def test_config_found_where_glance_finds_it(load_pipeline, tmp_path,
+                                            monkeypatch):
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "glance-api.conf").write_text(GLANCE_API_CONF)
+    monkeypatch.setenv("HOME", str(tmp_path / "empty-home"))
+    monkeypatch.setenv("OS_GLANCE_CONFIG_DIR", str(tmp_path / "etc"))
+    app = load_pipeline(oslo_config_project="glance",
+                        oslo_config_program="glance-api")
+    image = create_image(app)
+    assert set_locations(app, image["id"], [FILE_URL, HTTP_URL])[
+        "direct_url"] == HTTP_URL

@@ -9,9 +9,11 @@ glance-api processes under uWSGI that differ only in their paste pipeline and
 in the strategy lines of their glance-api.conf:
 
 - ``bare``: Glance's own glance-api-paste.ini, no filter;
-- ``location_order``, ``store_type``, ``hidden``: the filter added to
-  Glance's paste file as our README says, and configured by the lines an
-  operator writes in glance-api.conf.
+- ``location_order``, ``store_type``, ``hidden``: Glance's paste file with
+  the filter where our README puts it (right after the context filter,
+  before ``rootapp``; in Glance 33 these pipelines are the lines of
+  ``[composite:api]``), configured by the lines an operator writes in
+  glance-api.conf.
 
 So the same image can be fetched with and without the filter. A second
 loopback HTTP server plays an http store (the "mirror").
@@ -95,10 +97,9 @@ def mirror():
 
 
 @pytest.fixture(scope="session")
-def glance(tmp_path_factory, mirror, pytestconfig):
-    """The four glance-api servers, by name, as ``ImageApi`` clients."""
+def glance_deployment(tmp_path_factory, mirror, pytestconfig):
+    """The running deployment: its servers by name, under ``servers``."""
     from tests.integration import glance_api
-    from tests.integration.image_api import ImageApi
 
     deployment = glance_api.Deployment(tmp_path_factory.mktemp("glance"),
                                        mirror.port)
@@ -113,7 +114,15 @@ def glance(tmp_path_factory, mirror, pytestconfig):
             deployment.start()
         except glance_api.StartError as exc:
             pytest.fail(str(exc), pytrace=False)
-        yield {name: ImageApi(server.url, server)
-               for name, server in deployment.servers.items()}
+        yield deployment
     finally:
         deployment.stop()
+
+
+@pytest.fixture(scope="session")
+def glance(glance_deployment):
+    """A client for each of the four servers, by name."""
+    from tests.integration.image_api import ImageApi
+
+    return {name: ImageApi(server.url)
+            for name, server in glance_deployment.servers.items()}

@@ -12,9 +12,8 @@ PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
 class ImageApi:
     """The Glance v2 image calls the scenarios make, against ``url``."""
 
-    def __init__(self, url, server=None):
+    def __init__(self, url):
         self.url = url
-        self.server = server
         self.session = requests.Session()
 
     def call(self, method, path, **kwargs):

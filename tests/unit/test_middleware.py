@@ -175,7 +175,7 @@ def test_pass_through_hands_back_the_upstream_iterable(method, path, status,
     upstream, body = raw_app(status, headers)
     seen = []
     environ = {"REQUEST_METHOD": method, "PATH_INFO": path}
-    result = LocationStrategyFilter(upstream, STORE_TYPE)(
+    result = LocationStrategyFilter(upstream, dict(STORE_TYPE, download_mode="off"))(
         environ, lambda s, h, exc_info=None: seen.append((s, h)))
     assert result is body
     assert seen == [(status, headers)]

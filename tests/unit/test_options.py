@@ -20,7 +20,10 @@ def test_list_opts_groups_and_names():
     assert sorted((group, [opt.name for opt in opts])
                   for group, opts in options.list_opts()) == [
         ("DEFAULT", ["location_strategy"]),
-        ("location_strategy_filter", ["hide_locations"]),
+        ("location_strategy_filter", [
+            "hide_locations", "download_mode", "file_dirs",
+            "http_allowed_hosts", "verify_checksums", "location_failure_ttl",
+            "http_connect_timeout", "http_read_timeout"]),
         ("store_id_location_strategy", ["store_id_preference"]),
         ("store_type_location_strategy", ["store_type_preference"]),
     ]
@@ -37,9 +40,11 @@ def test_help_follows_the_openstack_template(opt):
     assert "\nRelated options:\n" in opt.help
 
 
-def test_hide_locations_help_has_a_security_note():
-    (hide_locations,) = options.FILTER_OPTS
-    assert "\nSecurity note:\n" in hide_locations.help
+@pytest.mark.parametrize("name", [
+    "hide_locations", "file_dirs", "http_allowed_hosts"])
+def test_options_about_locations_have_a_security_note(name):
+    (opt,) = [opt for opt in options.FILTER_OPTS if opt.dest == name]
+    assert "\nSecurity note:\n" in opt.help
 
 
 @pytest.mark.parametrize("group, name, target", [

@@ -750,3 +750,30 @@ def test_helpers_apply_the_http_rules(app):
         app.add_location(image_id, A)
     with pytest.raises(webob.exc.HTTPConflict):
         app.upload(image_id, b"late")
+
+
+# Glance's ?prefer= store selection
+
+def test_prefer_is_refused_in_single_store_mode(app, tmp_path):
+    (tmp_path / "one").write_bytes(b"one")
+    image = with_locations(app, (tmp_path / "one").as_uri())
+    response = call(app, "GET", f"/v2/images/{image['id']}/file?prefer=fast")
+    assert response.status_int == 400
+
+
+@pytest.mark.parametrize("prefer, body", [
+    ("slow", b"slow"), ("fast", b"fast"), ("unknown", b"slow"), (None, b"slow"),
+], ids=["prefers-first-store", "prefers-second-store", "unknown-store-keeps-order",
+        "no-preference"])
+def test_prefer_reads_that_stores_locations_first(tmp_path, prefer, body):
+    app = StubImageAPI(data_dir=str(tmp_path), show_multiple_locations=True,
+                       multi_store=True)
+    for name in ("slow", "fast"):
+        (tmp_path / name).write_bytes(name.encode())
+    image = create(app)
+    patch(app, image["id"], {"op": "replace", "path": "/locations", "value": [
+        location((tmp_path / "slow").as_uri(), store="slow"),
+        location((tmp_path / "fast").as_uri(), store="fast")]})
+    query = f"?prefer={prefer}" if prefer else ""
+    response = call(app, "GET", f"/v2/images/{image['id']}/file{query}")
+    assert response.status_int == 200 and response.body == body

@@ -1,0 +1,155 @@
+"""Reading ``file://`` image locations from the directories the operator allows.
+
+A location URL comes from image metadata, which users may be able to set, so
+the path is treated as hostile. It is read exactly as Glance's filesystem
+store reads it (no percent-decoding: ``%2e%2e`` names a file called
+``%2e%2e``), and is refused unless the real path, with every symlink and
+``..`` resolved, is a regular file inside one of ``ReaderConfig.file_dirs``.
+
+``file://host/path`` is refused for every host, ``localhost`` included:
+Glance would read it as the relative path ``host/path``, so no reading of it
+is both safe and faithful. A query, fragment or ``;`` parameter is refused
+for the same reason (Glance drops them; reading a different file than Glance
+would is worse than reading none).
+
+The file is opened one directory at a time from the allowed root, never
+following a symlink, so a directory swapped for a symlink between the check
+and the open fails the open instead of escaping the root.
+"""
+
+import os
+import stat
+
+from loc_strategy_filter.redaction import redact_url
+from loc_strategy_filter.stores.base import ReadFailed, ReadRefused
+
+_UNFAITHFUL = set("?#;")
+_NO_FOLLOW = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+class FileReader:
+    """Opens ``file`` and ``filesystem`` locations inside the allowed dirs."""
+
+    schemes = ("file", "filesystem")
+
+    def __init__(self, config):
+        for directory in config.file_dirs:
+            if not os.path.isabs(directory):
+                raise ValueError(f"file_dirs must be absolute: {directory!r}")
+        self._roots = tuple(os.path.realpath(d) for d in config.file_dirs)
+        self._chunk_size = config.chunk_size
+
+    def open(self, url, start=0, stop=None):
+        """``url`` opened at ``start``; see ``stores.base.Reader.open``."""
+        _check_range(start, stop)
+        root, relative = self._allowed(url)
+        file_object = os.fdopen(_open_beneath(root, relative, url), "rb",
+                                buffering=0)
+        return FileSource(file_object, start, stop, self._chunk_size, url)
+
+    def _allowed(self, url):
+        """The allowed root holding ``url``'s file, and its path from there.
+
+        Raises ``ReadRefused``; looks at file metadata but opens nothing.
+        """
+        path = _path_of(url)
+        real = os.path.realpath(path)
+        root = next((r for r in self._roots
+                     if os.path.commonpath([r, real]) == r), None)
+        if root is None:
+            raise ReadRefused(f"{redact_url(url)}: outside the allowed dirs")
+        try:
+            mode = os.lstat(real).st_mode
+        except OSError as exc:
+            raise ReadFailed(f"{redact_url(url)}: {exc.strerror}") from None
+        if not stat.S_ISREG(mode):
+            raise ReadRefused(f"{redact_url(url)}: not a regular file")
+        return root, os.path.relpath(real, root)
+
+
+def _check_range(start, stop):
+    if start < 0 or (stop is not None and stop < start):
+        raise ValueError(f"bad byte range {start}:{stop}")
+
+
+def _path_of(url):
+    """The absolute path in a ``file:///path`` URL, taken literally."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in FileReader.schemes:
+        raise ReadRefused(f"{redact_url(url)}: not a file URL")
+    if not rest.startswith("/"):
+        raise ReadRefused(f"{redact_url(url)}: a file URL must have no host "
+                          "and an absolute path")
+    if _UNFAITHFUL.intersection(rest) or rest != rest.strip():
+        raise ReadRefused(f"{redact_url(url)}: query, fragment, parameter "
+                          "or surrounding space in a file URL")
+    if any(ord(c) < 0x20 or c == "\x7f" for c in rest):
+        raise ReadRefused(f"{redact_url(url)}: control character in path")
+    if ".." in rest.split("/"):
+        raise ReadRefused(f"{redact_url(url)}: '..' in path")
+    return rest
+
+
+def _open_beneath(root, relative, url):
+    """A read-only descriptor of ``root/relative``, following no symlink."""
+    *directories, name = relative.split(os.sep)
+    try:
+        dir_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            for directory in directories:
+                parent = dir_fd
+                dir_fd = os.open(directory, _NO_FOLLOW | os.O_DIRECTORY,
+                                 dir_fd=parent)
+                os.close(parent)
+            # O_NONBLOCK: a FIFO swapped in after the check must not hang us.
+            fd = os.open(name, _NO_FOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError as exc:
+        raise ReadFailed(f"{redact_url(url)}: {exc.strerror}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ReadFailed(f"{redact_url(url)}: changed to a non-regular file "
+                         "while opening")
+    return fd
+
+
+class FileSource:
+    """An open image file, positioned at ``start``.
+
+    ``file_object`` and ``length`` let the caller hand the file to
+    ``environ['wsgi.file_wrapper']`` for sendfile; the caller must then send
+    no more than ``length`` bytes, and still owns closing it through
+    ``close()`` (which closes ``file_object``).
+    """
+
+    def __init__(self, file_object, start, stop, chunk_size, url):
+        self.file_object = file_object
+        self._chunk_size = chunk_size
+        self._url = url
+        self.size = os.fstat(file_object.fileno()).st_size
+        end = self.size if stop is None else stop
+        if start > self.size or end > self.size:
+            file_object.close()
+            raise ReadFailed(f"{redact_url(url)}: bytes {start}:{stop} asked "
+                             f"of a {self.size}-byte file")
+        self.length = end - start
+        file_object.seek(start)
+
+    def chunks(self):
+        """The ``length`` bytes from ``start``; ``ReadFailed`` if cut short."""
+        remaining = self.length
+        while remaining:
+            try:
+                chunk = self.file_object.read(min(remaining, self._chunk_size))
+            except OSError as exc:
+                raise ReadFailed(f"{redact_url(self._url)}: {exc}") from None
+            if not chunk:
+                raise ReadFailed(f"{redact_url(self._url)}: file truncated "
+                                 f"with {remaining} bytes left to read")
+            remaining -= len(chunk)
+            yield chunk
+
+    def close(self):
+        """Close the file; safe to call twice."""
+        self.file_object.close()

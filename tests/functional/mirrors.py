@@ -1,0 +1,123 @@
+"""Loopback HTTP servers that play image mirrors, good and bad."""
+
+import http.server
+import socket
+import threading
+
+
+class Mirror:
+    """An http server on 127.0.0.1 serving ``data`` under any path.
+
+    ``behaviour``: ``ok``; ``dies`` (closes the connection after
+    ``die_after`` bytes); ``corrupt`` (the right number of wrong bytes);
+    ``redirect`` (302 to ``redirect_to``); ``error`` (500).
+    Every request is recorded in ``log`` as (method, path, Range header).
+    """
+
+    def __init__(self, data=b"", behaviour="ok", die_after=0, redirect_to=None):
+        self.data = data
+        self.behaviour = behaviour
+        self.die_after = die_after
+        self.redirect_to = redirect_to
+        self.log = []
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                      self._handler())
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       daemon=True)
+        self.thread.start()
+
+    def url(self, path="/image"):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handler(self):
+        mirror = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_HEAD(self):
+                self._answer(send_body=False)
+
+            def do_GET(self):
+                self._answer(send_body=True)
+
+            def _answer(self, send_body):
+                mirror.log.append((self.command, self.path,
+                                   self.headers.get("Range")))
+                if mirror.behaviour == "redirect":
+                    self.send_response(302)
+                    self.send_header("Location", mirror.redirect_to)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if mirror.behaviour == "error":
+                    self.send_error(500)
+                    return
+                data = mirror.data
+                if mirror.behaviour == "corrupt":
+                    data = bytes(byte ^ 0xFF for byte in data)
+                start, stop = 0, len(data)
+                header = self.headers.get("Range", "")
+                if header.startswith("bytes="):
+                    first, _, last = header[6:].partition("-")
+                    start = int(first)
+                    stop = int(last) + 1 if last else len(data)
+                    self.send_response(206)
+                    self.send_header("Content-Range",
+                                     f"bytes {start}-{stop - 1}/{len(data)}")
+                else:
+                    self.send_response(200)
+                self.send_header("Content-Length", str(stop - start))
+                self.end_headers()
+                if not send_body:
+                    return
+                body = data[start:stop]
+                if mirror.behaviour == "dies":
+                    self.wfile.write(body[:mirror.die_after])
+                    self.wfile.flush()
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    self.close_connection = True
+                    return
+                self.wfile.write(body)
+
+        return Handler
+
+
+class Listener:
+    """A listening socket that records whether anybody connected."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.05)
+        self.port = self.sock.getsockname()[1]
+
+    def accepted(self):
+        count = 0
+        while True:
+            try:
+                connection, _ = self.sock.accept()
+            except OSError:
+                return count
+            connection.close()
+            count += 1
+
+    def close(self):
+        self.sock.close()
+
+
+def closed_port():
+    """A port on 127.0.0.1 where nothing listens."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -1,0 +1,283 @@
+"""Downloads through the filter: the strategy's choice is what is read."""
+
+import hashlib
+import logging
+import os
+import wsgiref.util
+
+import pytest
+import webob
+import webob.dec
+
+from loc_strategy_filter.middleware import LocationStrategyFilter
+from loc_strategy_filter.stub import StubImageAPI
+from tests.functional import mirrors
+from tests.functional.conftest import call, create_image, patch
+
+DATA = os.urandom(256 * 1024 + 17)
+MIRROR_FIRST = {"location_strategy": "store_type",
+                "store_type_preference": "http, file"}
+
+
+@pytest.fixture
+def started():
+    """Start mirrors; stop them after the test."""
+    running = []
+
+    def start(*args, **kwargs):
+        running.append(mirrors.Mirror(*args, **kwargs))
+        return running[-1]
+
+    yield start
+    for mirror in running:
+        mirror.stop()
+
+
+@pytest.fixture
+def stub(tmp_path):
+    return StubImageAPI(data_dir=str(tmp_path), show_multiple_locations=True,
+                        show_image_direct_url=True)
+
+
+def filtered(upstream, tmp_path, **conf):
+    conf.setdefault("download_mode", "serve")
+    conf.setdefault("file_dirs", str(tmp_path))
+    conf.setdefault("http_allowed_hosts", "127.0.0.1")
+    conf.setdefault("http_read_timeout", "2")
+    return LocationStrategyFilter(upstream, conf)
+
+
+def image_with(app, *urls, data=DATA):
+    """An uploaded image (its file location first), then ``urls``."""
+    image = create_image(app, disk_format="raw", container_format="bare")
+    assert call(app, "PUT", f"/v2/images/{image['id']}/file", body=data,
+                content_type="application/octet-stream").status_int == 204
+    for url in urls:
+        response = patch(app, image["id"], {
+            "op": "add", "path": "/locations/-",
+            "value": {"url": url, "metadata": {}}})
+        assert response.status_int == 200, response.text
+    return image["id"]
+
+
+def download(app, image_id, **headers):
+    return call(app, "GET", f"/v2/images/{image_id}/file", headers=headers)
+
+
+def gets(mirror):
+    return [entry for entry in mirror.log if entry[0] == "GET"]
+
+
+def test_the_strategys_choice_is_the_location_read(stub, tmp_path, started):
+    mirror = started(DATA)
+    image_id = image_with(stub, mirror.url())
+    by_type = filtered(stub, tmp_path, **MIRROR_FIRST)
+    by_order = filtered(stub, tmp_path)
+
+    response = download(by_type, image_id)
+    assert response.status_int == 200 and response.body == DATA
+    assert response.headers["Content-MD5"] == hashlib.md5(DATA).hexdigest()
+    assert response.content_type == "application/octet-stream"
+    assert len(gets(mirror)) == 1
+
+    assert download(by_order, image_id).body == DATA
+    assert len(gets(mirror)) == 1, "location_order must read the file"
+
+
+def test_falls_back_when_the_best_location_is_down(stub, tmp_path, started):
+    down = f"http://127.0.0.1:{mirrors.closed_port()}/image"
+    mirror = started(DATA)
+    image_id = image_with(stub, down, mirror.url())
+    response = download(filtered(stub, tmp_path, **MIRROR_FIRST), image_id)
+    assert response.body == DATA and len(gets(mirror)) == 1
+
+
+def test_mid_stream_failover_delivers_the_exact_bytes(stub, tmp_path, started):
+    dying = started(DATA, behaviour="dies", die_after=100_000)
+    healthy = started(DATA)
+    image_id = image_with(stub, dying.url(), healthy.url())
+    response = download(filtered(stub, tmp_path, **MIRROR_FIRST), image_id)
+    assert response.body == DATA
+    assert gets(dying) and gets(healthy)
+    resumed_at = int(gets(healthy)[0][2].split("=")[1].split("-")[0])
+    assert 0 < resumed_at <= 100_000
+
+
+def test_a_corrupt_mirror_aborts_the_response(stub, tmp_path, started):
+    corrupt = started(DATA, behaviour="corrupt")
+    image_id = image_with(stub, corrupt.url())
+    app = filtered(stub, tmp_path, location_strategy="store_type",
+                   store_type_preference="http", file_dirs="/nonexistent")
+    environ = webob.Request.blank(f"/v2/images/{image_id}/file").environ
+    statuses = []
+    body = app(environ, lambda status, headers, exc_info=None:
+               statuses.append(status))
+    received = bytearray()
+    with pytest.raises(Exception):
+        for chunk in body:
+            received += chunk
+    body.close()
+    assert statuses == ["200 OK"]
+    assert len(received) < len(DATA)
+
+
+def test_a_disallowed_redirect_is_never_followed(stub, tmp_path, started):
+    elsewhere = mirrors.Listener()
+    redirecting = started(behaviour="redirect",
+                          redirect_to=f"http://127.0.0.1:{elsewhere.port}/x")
+    image_id = image_with(stub, redirecting.url())
+    app = filtered(stub, tmp_path, http_allowed_hosts=f"127.0.0.1:{redirecting.port}",
+                   **MIRROR_FIRST)
+    response = download(app, image_id)
+    assert response.body == DATA  # from the file location
+    assert gets(redirecting) and elsewhere.accepted() == 0
+    elsewhere.close()
+
+
+def test_a_host_not_allowed_is_never_contacted(stub, tmp_path, started):
+    mirror = started(DATA)
+    image_id = image_with(stub, mirror.url())
+    app = filtered(stub, tmp_path, http_allowed_hosts="mirror.example.com",
+                   **MIRROR_FIRST)
+    assert download(app, image_id).body == DATA
+    assert mirror.log == []
+
+
+@pytest.mark.parametrize("spelling", [
+    "2130706433", "0x7f000001", "0177.0.0.1", "127.1", "[::ffff:127.0.0.1]",
+], ids=["decimal", "hex", "octal", "short", "ipv4-mapped"])
+def test_loopback_spellings_are_refused_without_a_connection(
+        stub, tmp_path, started, spelling):
+    mirror = started(DATA)
+    image_id = image_with(stub, f"http://{spelling}:{mirror.port}/image")
+    app = filtered(stub, tmp_path, http_allowed_hosts="mirror.example.com",
+                   **MIRROR_FIRST)
+    assert download(app, image_id).body == DATA
+    assert mirror.log == []
+
+
+def test_files_outside_file_dirs_are_never_read(stub, tmp_path, caplog):
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    image_id = image_with(stub)
+    app = filtered(stub, tmp_path, file_dirs=str(allowed))
+    with caplog.at_level(logging.INFO):
+        response = download(app, image_id)
+    # Nothing the filter may read: the upstream's own answer, unchanged.
+    assert response.body == DATA
+    assert "served" not in caplog.text.lower()
+
+
+class Gate:
+    """An upstream in front of the stub that refuses downloads."""
+
+    def __init__(self, stub, status):
+        self.stub = stub
+        self.status = status
+
+    @webob.dec.wsgify
+    def __call__(self, request):
+        if request.path_info.endswith("/file"):
+            return webob.Response(status=self.status, body=b"refused")
+        return request.get_response(self.stub)
+
+
+@pytest.mark.parametrize("status", [401, 403, 404, 409])
+def test_upstream_refusals_pass_through_and_no_location_is_contacted(
+        stub, tmp_path, started, status):
+    mirror = started(DATA)
+    image_id = image_with(stub, mirror.url())
+    app = filtered(Gate(stub, status), tmp_path, **MIRROR_FIRST)
+    response = download(app, image_id)
+    assert response.status_int == status and response.body == b"refused"
+    assert gets(mirror) == []
+
+
+@pytest.mark.parametrize("header, start, stop", [
+    ("bytes=0-0", 0, 1), ("bytes=-1", len(DATA) - 1, len(DATA)),
+    ("bytes=10-99", 10, 100), ("bytes=1000-", 1000, len(DATA)),
+    ("bytes=-5000", len(DATA) - 5000, len(DATA)),
+], ids=["first-byte", "last-byte", "middle", "open-ended", "suffix"])
+@pytest.mark.parametrize("source", ["mirror", "file"])
+def test_ranges(stub, tmp_path, started, header, start, stop, source):
+    mirror = started(DATA)
+    image_id = image_with(stub, mirror.url())
+    conf = MIRROR_FIRST if source == "mirror" else {}
+    response = download(filtered(stub, tmp_path, **conf), image_id,
+                        Range=header)
+    assert response.status_int == 206
+    assert response.body == DATA[start:stop]
+    assert response.headers["Content-Range"] == \
+        f"bytes {start}-{stop - 1}/{len(DATA)}"
+    assert int(response.headers["Content-Length"]) == stop - start
+    assert bool(gets(mirror)) == (source == "mirror")
+
+
+def test_unsatisfiable_range_is_416(stub, tmp_path, started):
+    mirror = started(DATA)
+    image_id = image_with(stub, mirror.url())
+    response = download(filtered(stub, tmp_path, **MIRROR_FIRST), image_id,
+                        Range=f"bytes={len(DATA)}-")
+    assert response.status_int == 416
+    assert response.headers["Content-Range"] == f"bytes */{len(DATA)}"
+
+
+def test_a_file_location_goes_out_through_the_file_wrapper(stub, tmp_path):
+    image_id = image_with(stub)
+    environ = webob.Request.blank(f"/v2/images/{image_id}/file").environ
+    environ["wsgi.file_wrapper"] = wsgiref.util.FileWrapper
+    body = filtered(stub, tmp_path)(environ, lambda *args: None)
+    assert isinstance(body, wsgiref.util.FileWrapper)
+    assert b"".join(body) == DATA
+    body.close()
+
+
+def test_a_failed_location_is_tried_last_for_a_while(stub, tmp_path, started):
+    failing = started(behaviour="error")
+    healthy = started(DATA)
+    image_id = image_with(stub, failing.url(), healthy.url())
+    app = filtered(stub, tmp_path, location_failure_ttl="300", **MIRROR_FIRST)
+    for _ in range(3):
+        assert download(app, image_id).body == DATA
+    assert len(gets(failing)) == 1 and len(gets(healthy)) == 3
+
+
+def multi_store_image(tmp_path, mirror):
+    stub = StubImageAPI(data_dir=str(tmp_path), show_multiple_locations=True,
+                        multi_store=True)
+    image_id = image_with(stub)
+    patch(stub, image_id, {"op": "add", "path": "/locations/-", "value": {
+        "url": mirror.url(), "metadata": {"store": "mirror"}}})
+    return stub, image_id
+
+
+@pytest.mark.parametrize("mode", ["steer", "auto"])
+def test_steer_makes_the_upstream_read_the_preferred_store(tmp_path, started,
+                                                           mode):
+    mirror = started(DATA)
+    stub, image_id = multi_store_image(tmp_path, mirror)
+    app = filtered(stub, tmp_path, download_mode=mode,
+                   location_strategy="store_id", store_id_preference="mirror")
+    assert download(app, image_id).body == DATA
+    assert len(gets(mirror)) == 1  # the stub itself read the mirror
+
+
+def test_steer_falls_back_to_the_plain_download_when_refused(tmp_path,
+                                                             started):
+    mirror = started(DATA)
+    multi, image_id = multi_store_image(tmp_path, mirror)
+    # A single-store upstream answers ?prefer= with 400.
+    single = StubImageAPI(data_dir=str(tmp_path), show_multiple_locations=True)
+    single.catalog = multi.catalog
+    app = filtered(single, tmp_path, download_mode="steer",
+                   location_strategy="store_id", store_id_preference="mirror")
+    response = download(app, image_id)
+    assert response.status_int == 200 and response.body == DATA
+    assert gets(mirror) == []
+
+
+def test_off_passes_downloads_through(stub, tmp_path, started):
+    mirror = started(DATA)
+    image_id = image_with(stub, mirror.url())
+    app = filtered(stub, tmp_path, download_mode="off", **MIRROR_FIRST)
+    assert download(app, image_id).body == DATA and gets(mirror) == []

@@ -1,0 +1,487 @@
+import dataclasses
+import hashlib
+import logging
+from typing import Optional
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from loc_strategy_filter.download.failover import (
+    FailoverStream, NoReadableLocation, StreamBroken)
+from loc_strategy_filter.download.failures import FailureMemory
+from loc_strategy_filter.download.verify import IntegrityError, Verifier
+from loc_strategy_filter.stores.base import ReadFailed, ReadRefused
+
+DATA = bytes(range(256)) * 4
+SECRET = "s3cret"
+A = "file:///srv/images/a"
+B = f"http://user:{SECRET}@store-b/images/b"
+C = f"swift+https://tenant:{SECRET}@keystone/v3/c/o"
+SAME_SIZE = object()
+
+
+@dataclasses.dataclass
+class Store:
+    """How one fake location behaves."""
+
+    data: bytes = DATA
+    refuse: bool = False
+    fail_at_open: bool = False
+    fail_after: Optional[int] = None  # ReadFailed after this many bytes
+    end_after: Optional[int] = None  # a clean end after this many bytes
+    size: object = SAME_SIZE  # the size the source reports
+    extra: bytes = b""  # bytes sent past the end asked for
+    chunk_size: int = 100
+
+
+class FakeSource:
+    def __init__(self, store, start, stop):
+        self.store = store
+        self.start = start
+        self.stop = stop
+        self.size = len(store.data) if store.size is SAME_SIZE else store.size
+        self.closed = False
+
+    def chunks(self):
+        store = self.store
+        body = store.data[self.start:self.stop] + store.extra
+        cut = min(n for n in (store.fail_after, store.end_after, len(body))
+                  if n is not None)
+        for offset in range(0, cut, store.chunk_size):
+            yield body[offset:min(offset + store.chunk_size, cut)]
+        if store.fail_after is not None:
+            raise ReadFailed(f"connection to {self.url} reset")
+
+    def close(self):
+        self.closed = True
+
+
+class FakeReader:
+    schemes = ("file", "http", "swift+https")
+
+    def __init__(self, stores):
+        self.stores = stores
+        self.opened = []  # (url, start, stop)
+        self.sources = []
+
+    def open(self, url, start=0, stop=None):
+        store = self.stores[url]
+        if store.refuse:
+            raise ReadRefused(f"{url} is not allowed")
+        if store.fail_at_open:
+            raise ReadFailed(f"cannot connect to {url}")
+        self.opened.append((url, start, stop))
+        source = FakeSource(store, start, stop)
+        source.url = url
+        self.sources.append(source)
+        return source
+
+
+def failover(stores, start=0, stop=len(DATA), verifier=None, memory=None,
+             size=len(DATA), schemes=FakeReader.schemes):
+    reader = FakeReader(stores)
+    candidates = [(index, {"url": url, "metadata": {}})
+                  for index, url in enumerate(stores)]
+    stream = FailoverStream(
+        candidates, {scheme: reader for scheme in schemes},
+        start, stop, verifier,
+        FailureMemory(60) if memory is None else memory,
+        image_id="img-1", expected_size=size)
+    return stream, reader
+
+
+def drain(stream):
+    """The bytes received, and the exception that ended the body (or None)."""
+    received = bytearray()
+    try:
+        for chunk in stream.chunks():
+            received += chunk
+    except Exception as error:
+        return bytes(received), error
+    return bytes(received), None
+
+
+def served(stores, **kwargs):
+    stream, reader = failover(stores, **kwargs)
+    stream.open_first()
+    received, error = drain(stream)
+    return stream, reader, received, error
+
+
+def md5_verifier(data=DATA):
+    return Verifier(len(data), hashlib.md5(data).hexdigest())
+
+
+def all_closed(reader):
+    return all(source.closed for source in reader.sources)
+
+
+# -- Opening ------------------------------------------------------------------
+
+def test_the_first_location_serves_it_all():
+    memory = FailureMemory(60)
+    stream, reader, received, error = served({A: Store(), B: Store()},
+                                             memory=memory)
+    assert (received, error) == (DATA, None)
+    assert reader.opened == [(A, 0, len(DATA))]
+    assert (stream.served_by, stream.failovers) == (0, 0)
+    assert all_closed(reader)
+    assert len(memory) == 0
+
+
+def test_open_first_returns_the_open_source():
+    stream, reader = failover({A: Store()})
+    assert stream.open_first() is reader.sources[0]
+    stream.close()
+    assert reader.sources[0].closed
+
+
+def test_a_refused_location_is_skipped_and_not_a_failure(caplog):
+    caplog.set_level(logging.DEBUG)
+    memory = FailureMemory(60)
+    stream, reader, received, error = served({A: Store(refuse=True),
+                                              B: Store()}, memory=memory)
+    assert (received, error) == (DATA, None)
+    assert (stream.served_by, stream.failovers) == (1, 0)
+    assert not memory.recently_failed(A)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert any("location 0 is not read" in r.getMessage()
+               for r in caplog.records if r.levelno == logging.DEBUG)
+
+
+def test_a_location_without_a_reader_is_skipped():
+    stream, reader = failover({A: Store(), B: Store()}, schemes=["http"])
+    stream.open_first()
+    assert drain(stream) == (DATA, None)
+    assert stream.served_by == 1
+
+
+def test_a_location_failing_to_open_is_remembered(caplog):
+    memory = FailureMemory(60)
+    stream, reader, received, error = served({B: Store(fail_at_open=True),
+                                              A: Store()}, memory=memory)
+    assert (received, error) == (DATA, None)
+    assert (stream.served_by, stream.failovers) == (1, 1)
+    assert memory.recently_failed(B)
+    [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
+    message = warning.getMessage()
+    assert "location 0" in message and "at byte 0" in message
+    assert "http://***@store-b/images/b" in message
+    assert SECRET not in message
+
+
+@pytest.mark.parametrize("stores", [
+    {},
+    {A: Store(refuse=True), B: Store(refuse=True)},
+    {A: Store(fail_at_open=True), B: Store(fail_at_open=True)},
+    {A: Store(refuse=True), B: Store(fail_at_open=True)},
+    {A: Store(size=len(DATA) - 1)},
+], ids=["no-candidates", "all-refused", "all-failed", "refused-and-failed",
+        "wrong-size"])
+def test_no_location_opens(stores):
+    stream, reader = failover(stores)
+    with pytest.raises(NoReadableLocation, match="img-1"):
+        stream.open_first()
+    assert stream.served_by is None
+    assert all_closed(reader)
+
+
+def test_a_location_of_another_size_is_a_failed_one():
+    memory = FailureMemory(60)
+    stream, reader, received, error = served(
+        {A: Store(size=len(DATA) + 1), B: Store()}, memory=memory)
+    assert (received, error) == (DATA, None)
+    assert stream.served_by == 1
+    assert memory.recently_failed(A)
+    assert reader.sources[0].closed
+
+
+def test_a_location_of_unknown_size_is_read():
+    stream, reader, received, error = served({A: Store(size=None)})
+    assert (received, error) == (DATA, None)
+
+
+def test_chunks_need_an_open_location():
+    stream, reader = failover({A: Store()})
+    with pytest.raises(RuntimeError):
+        next(stream.chunks())
+
+
+@pytest.mark.parametrize("start, stop, size", [
+    (-1, 10, 100), (20, 10, 100), (0, 101, 100),
+], ids=["negative-start", "stop-before-start", "stop-past-the-end"])
+def test_a_window_outside_the_image_is_a_bug(start, stop, size):
+    with pytest.raises(ValueError):
+        failover({A: Store()}, start=start, stop=stop, size=size)
+
+
+# -- Failing over mid-stream --------------------------------------------------
+
+def test_a_failure_mid_stream_resumes_at_the_offset_reached(caplog):
+    memory = FailureMemory(60)
+    stream, reader, received, error = served(
+        {A: Store(fail_after=250), B: Store()}, memory=memory)
+    assert (received, error) == (DATA, None)
+    assert reader.opened == [(A, 0, len(DATA)), (B, 250, len(DATA))]
+    assert (stream.served_by, stream.failovers) == (1, 1)
+    assert memory.recently_failed(A) and not memory.recently_failed(B)
+    assert all_closed(reader)
+    [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert "location 0" in warning.getMessage()
+    assert "at byte 250: connection to" in warning.getMessage()
+
+
+def test_a_range_resumes_within_the_range():
+    stream, reader, received, error = served(
+        {A: Store(fail_after=37), B: Store(fail_after=1), C: Store()},
+        start=100, stop=300)
+    assert (received, error) == (DATA[100:300], None)
+    assert reader.opened == [(A, 100, 300), (B, 137, 300), (C, 138, 300)]
+    assert stream.failovers == 2
+
+
+def test_a_clean_but_early_end_is_a_failure(caplog):
+    stream, reader, received, error = served(
+        {A: Store(end_after=10), B: Store()})
+    assert (received, error) == (DATA, None)
+    assert reader.opened[1] == (B, 10, len(DATA))
+    assert any("at byte 10: it ended early" in r.getMessage()
+               for r in caplog.records)
+
+
+def test_reopening_skips_refused_and_failing_locations():
+    stream, reader, received, error = served(
+        {A: Store(fail_after=10), B: Store(refuse=True),
+         C: Store(fail_at_open=True), "file:///srv/d": Store()})
+    assert (received, error) == (DATA, None)
+    assert reader.opened[1] == ("file:///srv/d", 10, len(DATA))
+    assert (stream.served_by, stream.failovers) == (3, 2)
+
+
+def test_reopening_checks_the_size_too():
+    memory = FailureMemory(60)
+    stream, reader, received, error = served(
+        {A: Store(fail_after=10), B: Store(size=5), C: Store()},
+        memory=memory)
+    assert (received, error) == (DATA, None)
+    assert stream.served_by == 2
+    assert memory.recently_failed(B)
+    assert all_closed(reader)
+
+
+def test_a_failure_after_the_last_byte_needs_no_failover():
+    stream, reader, received, error = served(
+        {A: Store(fail_after=len(DATA)), B: Store()})
+    assert (received, error) == (DATA, None)
+    assert (stream.served_by, stream.failovers) == (0, 0)
+
+
+@pytest.mark.parametrize("stores, verifier", [
+    ({A: Store(fail_after=300)}, None),
+    ({A: Store(fail_after=300), B: Store(fail_after=10)}, None),
+    ({A: Store(fail_after=300), B: Store(fail_at_open=True)}, None),
+    ({A: Store(end_after=300)}, None),
+    ({A: Store(fail_after=300)}, md5_verifier()),
+    ({A: Store(fail_after=len(DATA) - 1)}, None),
+], ids=["one-location", "two-locations", "next-fails-to-open", "early-end",
+        "with-verifier", "one-byte-short"])
+def test_when_every_location_failed_the_body_breaks(stores, verifier,
+                                                    caplog):
+    stream, reader, received, error = served(stores, verifier=verifier)
+    assert isinstance(error, StreamBroken)
+    assert len(received) < len(DATA)
+    assert DATA.startswith(received)
+    assert all_closed(reader)
+    assert not any("served by" in r.getMessage() for r in caplog.records)
+    assert any(r.levelno == logging.ERROR for r in caplog.records)
+
+
+# -- Wrong bytes --------------------------------------------------------------
+
+def corrupt(data, at):
+    return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1:]
+
+
+@pytest.mark.parametrize("at", [0, 500, len(DATA) - 1],
+                         ids=["first-byte", "middle", "last-byte"])
+@pytest.mark.parametrize("chunk_size", [1, 100, len(DATA)],
+                         ids=["byte-chunks", "small-chunks", "one-chunk"])
+def test_a_corrupt_body_never_ends_cleanly(at, chunk_size):
+    memory = FailureMemory(60)
+    stream, reader, received, error = served(
+        {A: Store(data=corrupt(DATA, at), chunk_size=chunk_size)},
+        verifier=md5_verifier(), memory=memory)
+    assert isinstance(error, IntegrityError)
+    assert len(received) < len(DATA)
+    assert memory.recently_failed(A)
+    assert all_closed(reader)
+
+
+def test_every_location_read_is_blamed_for_a_corrupt_body(caplog):
+    memory = FailureMemory(60)
+    stream, reader, received, error = served(
+        {A: Store(fail_after=100), B: Store(data=corrupt(DATA, 900)),
+         C: Store()}, verifier=md5_verifier(), memory=memory)
+    assert isinstance(error, IntegrityError)
+    assert [memory.recently_failed(u) for u in (A, B, C)] == [
+        True, True, False]
+    assert any("location(s) 0, 1" in r.getMessage() for r in caplog.records)
+
+
+def test_a_verified_body_may_come_from_several_locations():
+    stream, reader, received, error = served(
+        {A: Store(fail_after=100), B: Store(fail_after=555), C: Store()},
+        verifier=md5_verifier())
+    assert (received, error) == (DATA, None)
+
+
+@pytest.mark.parametrize("start, stop, verifier", [
+    (0, len(DATA), None),
+    (0, len(DATA), md5_verifier()),
+    (10, 20, None),
+], ids=["whole", "whole-verified", "range"])
+@pytest.mark.parametrize("chunk_size", [3, 100, 2000],
+                         ids=["small-chunks", "chunks", "one-chunk"])
+def test_bytes_past_the_end_are_never_sent(start, stop, verifier, chunk_size):
+    memory = FailureMemory(60)
+    stream, reader, received, error = served(
+        {A: Store(extra=b"trailing junk", chunk_size=chunk_size), B: Store()},
+        start=start, stop=stop, verifier=verifier, memory=memory)
+    assert isinstance(error, IntegrityError)
+    assert len(received) < stop - start
+    assert DATA[start:stop].startswith(received)
+    assert memory.recently_failed(A)
+    assert reader.opened == [(A, start, stop)]
+
+
+def test_a_short_source_of_unknown_size_is_failed_over():
+    stream, reader, received, error = served(
+        {A: Store(data=DATA[:500], size=None), B: Store()},
+        verifier=md5_verifier())
+    assert (received, error) == (DATA, None)
+    assert reader.opened[1] == (B, 500, len(DATA))
+
+
+def test_an_empty_image_is_an_empty_body():
+    stream, reader, received, error = served(
+        {A: Store(data=b"")}, stop=0, size=0, verifier=md5_verifier(b""))
+    assert (received, error) == (b"", None)
+
+
+# -- Closing and logging ------------------------------------------------------
+
+def test_closing_the_body_early_closes_the_location():
+    stream, reader = failover({A: Store()})
+    stream.open_first()
+    body = stream.chunks()
+    next(body)
+    body.close()
+    assert all_closed(reader)
+
+
+def test_closing_an_unread_stream_closes_the_location():
+    stream, reader = failover({A: Store()})
+    stream.open_first()
+    stream.close()
+    stream.close()
+    assert all_closed(reader)
+
+
+def test_the_stream_is_a_wsgi_body():
+    stream, reader = failover({A: Store(fail_after=5), B: Store()})
+    stream.open_first()
+    assert b"".join(stream) == DATA
+    assert all_closed(reader)
+
+
+def test_one_info_line_says_who_served(caplog):
+    caplog.set_level(logging.INFO)
+    served({A: Store(fail_at_open=True), B: Store(fail_after=7), C: Store()},
+           start=5, stop=50)
+    [info] = [r.getMessage() for r in caplog.records
+              if r.levelno == logging.INFO]
+    assert info == ("Image img-1: bytes 5 to 50 served by location 2 "
+                    "(swift store) after 2 failover(s)")
+
+
+def test_logs_never_show_credentials(caplog):
+    caplog.set_level(logging.DEBUG)
+    served({B: Store(refuse=True), C: Store(fail_at_open=True),
+            f"http://u:{SECRET}@d/x": Store(fail_after=3),
+            f"swift+https://u:{SECRET}@e/x": Store(extra=b"!")},
+           verifier=md5_verifier())
+    assert len(caplog.records) >= 4
+    for record in caplog.records:
+        assert SECRET not in record.getMessage()
+
+
+# -- Any failures, any window -------------------------------------------------
+
+behaviours = st.one_of(
+    st.just("ok"), st.just("refuse"), st.just("fail_at_open"),
+    st.tuples(st.just("fail_after"), st.integers(0, 80)),
+    st.tuples(st.just("end_after"), st.integers(0, 80)))
+
+
+def store_for(behaviour, data, chunk_size):
+    if behaviour == "ok":
+        return Store(data=data, chunk_size=chunk_size)
+    if isinstance(behaviour, str):
+        return Store(data=data, chunk_size=chunk_size, **{behaviour: True})
+    kind, count = behaviour
+    return Store(data=data, chunk_size=chunk_size, **{kind: count})
+
+
+def model(behaviours, start, stop):
+    """(outcome, offsets each location is opened at, indices that failed)."""
+    position, opened_at, failed = start, {}, []
+    for index, behaviour in enumerate(behaviours):
+        if behaviour == "refuse":
+            continue
+        if behaviour == "fail_at_open":
+            failed.append(index)
+            continue
+        opened_at[index] = position
+        if behaviour == "ok" or position + behaviour[1] >= stop:
+            return "whole", opened_at, failed
+        position += behaviour[1]
+        failed.append(index)
+    return ("broken" if opened_at else "unopened"), opened_at, failed
+
+
+@given(data=st.binary(max_size=120), window=st.tuples(st.integers(0, 120),
+                                                       st.integers(0, 120)),
+       behaviours=st.lists(behaviours, min_size=1, max_size=5),
+       chunk_sizes=st.lists(st.integers(1, 16), min_size=5, max_size=5))
+def test_any_failures_give_the_exact_window_or_a_broken_body(
+        data, window, behaviours, chunk_sizes):
+    start, stop = sorted(min(n, len(data)) for n in window)
+    urls = [f"file:///srv/{index}" for index in range(len(behaviours))]
+    stores = {url: store_for(behaviour, data, size) for url, behaviour, size
+              in zip(urls, behaviours, chunk_sizes)}
+    whole = (start, stop) == (0, len(data))
+    memory = FailureMemory(60)
+    stream, reader = failover(
+        stores, start=start, stop=stop, size=len(data), memory=memory,
+        verifier=md5_verifier(data) if whole else None)
+    outcome, opened_at, failed = model(behaviours, start, stop)
+
+    if outcome == "unopened":
+        with pytest.raises(NoReadableLocation):
+            stream.open_first()
+    else:
+        stream.open_first()
+        received, error = drain(stream)
+        if outcome == "whole":
+            assert (received, error) == (data[start:stop], None)
+        else:
+            assert isinstance(error, StreamBroken)
+            assert len(received) < stop - start
+            assert data[start:stop].startswith(received)
+    assert reader.opened == [(urls[i], offset, stop)
+                             for i, offset in opened_at.items()]
+    assert [i for i, url in enumerate(urls)
+            if memory.recently_failed(url)] == failed
+    assert stream.failovers == len(failed)
+    assert all_closed(reader)

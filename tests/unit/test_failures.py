@@ -1,0 +1,147 @@
+import copy
+import threading
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from loc_strategy_filter.download.failures import FailureMemory
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def location(url):
+    return {"url": url, "metadata": {}}
+
+
+def test_a_failure_is_remembered_for_the_ttl():
+    clock = Clock()
+    memory = FailureMemory(30, clock=clock)
+    memory.failed("file:///a")
+    clock.now += 29.9
+    assert memory.recently_failed("file:///a")
+    clock.now += 0.1
+    assert not memory.recently_failed("file:///a")
+
+
+def test_other_urls_have_not_failed():
+    memory = FailureMemory(30)
+    memory.failed("file:///a")
+    assert not memory.recently_failed("file:///b")
+
+
+def test_failing_again_restarts_the_ttl():
+    clock = Clock()
+    memory = FailureMemory(30, clock=clock)
+    memory.failed("file:///a")
+    clock.now += 20
+    memory.failed("file:///a")
+    clock.now += 20
+    assert memory.recently_failed("file:///a")
+
+
+def test_recently_failed_locations_go_last_in_their_order():
+    memory = FailureMemory(30)
+    locations = [location(u) for u in "abcde"]
+    memory.failed("d")
+    memory.failed("b")
+    ordered = memory.deprioritised(locations)
+    assert [loc["url"] for loc in ordered] == ["a", "c", "e", "b", "d"]
+
+
+def test_deprioritised_leaves_its_input_alone():
+    memory = FailureMemory(30)
+    memory.failed("a")
+    locations = [location("a"), location("b")]
+    before = copy.deepcopy(locations)
+    ordered = memory.deprioritised(locations)
+    assert locations == before
+    assert ordered is not locations
+    assert ordered[1] is locations[0]
+
+
+def test_expired_failures_no_longer_deprioritise():
+    clock = Clock()
+    memory = FailureMemory(30, clock=clock)
+    memory.failed("a")
+    clock.now += 30
+    locations = [location("a"), location("b")]
+    assert memory.deprioritised(locations) == locations
+
+
+def test_locations_without_a_url_are_kept_in_place():
+    memory = FailureMemory(30)
+    memory.failed("a")
+    locations = [location("a"), {"metadata": {}}, "junk"]
+    assert memory.deprioritised(locations) == [{"metadata": {}}, "junk",
+                                               location("a")]
+
+
+def test_expired_entries_are_forgotten():
+    clock = Clock()
+    memory = FailureMemory(30, clock=clock)
+    for url in "abc":
+        memory.failed(url)
+    clock.now += 15
+    memory.failed("d")
+    assert len(memory) == 4
+    clock.now += 15
+    assert len(memory) == 1
+
+
+def test_the_oldest_entries_go_beyond_the_cap():
+    memory = FailureMemory(30, max_entries=3)
+    for url in "abcd":
+        memory.failed(url)
+    memory.failed("b")  # b is now the newest
+    memory.failed("e")
+    assert len(memory) == 3
+    assert [memory.recently_failed(u) for u in "abcde"] == [
+        False, True, False, True, True]
+
+
+def test_a_zero_ttl_remembers_nothing():
+    memory = FailureMemory(0)
+    memory.failed("a")
+    assert not memory.recently_failed("a")
+    assert len(memory) == 0
+
+
+def test_concurrent_failures_stay_within_the_cap():
+    memory = FailureMemory(30, max_entries=50)
+    errors = []
+
+    def fail_many(prefix):
+        try:
+            for n in range(2000):
+                memory.failed(f"{prefix}{n}")
+                memory.recently_failed(f"{prefix}{n // 2}")
+                memory.deprioritised([location(f"{prefix}{n}")])
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=fail_many, args=(f"t{i}-",))
+               for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(memory) == 50
+
+
+@given(urls=st.lists(st.sampled_from("abcdef"), max_size=12),
+       failed=st.sets(st.sampled_from("abcdef")))
+def test_deprioritised_is_a_stable_partition(urls, failed):
+    memory = FailureMemory(30)
+    for url in failed:
+        memory.failed(url)
+    locations = [location(u) for u in urls]
+    ordered = memory.deprioritised(locations)
+    assert ordered == ([loc for loc in locations if loc["url"] not in failed]
+                       + [loc for loc in locations if loc["url"] in failed])

@@ -1,0 +1,616 @@
+import base64
+import contextlib
+import gzip
+import http.server
+import logging
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+import time
+
+import pytest
+
+from loc_strategy_filter.stores import ReaderConfig, ReadFailed, ReadRefused
+from loc_strategy_filter.stores.http import HttpReader
+
+DATA = bytes(range(256)) * 40  # 10240 bytes, every offset distinguishable
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    """Answers each path with the route the test registered for it."""
+
+    def do_GET(self):
+        self.server.requests.append((self.path, dict(self.headers)))
+        route = self.server.routes.get(self.path.partition("?")[0])
+        if route is None:
+            self.send_error(404)
+        else:
+            route(self)
+
+    def log_message(self, *args):
+        pass
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, host, family):
+        self.address_family = family
+        self.requests = []
+        self.routes = {"/img": serve_ranges}
+        self.release = threading.Event()
+        super().__init__((host, 0), Handler)
+        self.port = self.server_address[1]
+
+
+def serve_ranges(handler, data=DATA):
+    """200 or, for ``Range: bytes=a-b``, 206: what a real store sends."""
+    match = re.fullmatch(r"bytes=(\d+)-(\d*)", handler.headers.get("Range", ""))
+    if not match:
+        return send(handler, 200, data)
+    first = int(match[1])
+    last = min(int(match[2] or len(data) - 1), len(data) - 1)
+    if first >= len(data):
+        return send(handler, 416, b"", {"Content-Range": f"bytes */{len(data)}"})
+    send(handler, 206, data[first:last + 1],
+         {"Content-Range": f"bytes {first}-{last}/{len(data)}"})
+
+
+def send(handler, status, body, headers=(), length=None):
+    handler.send_response(status)
+    for name, value in dict(headers).items():
+        handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(body) if length is None
+                                               else length))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def redirect(location, status=302):
+    return lambda handler: send(handler, status, b"", {"Location": location})
+
+
+@contextlib.contextmanager
+def running(host, family):
+    server = Server(host, family)
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,),
+                              daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.release.set()
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def server():
+    with running("127.0.0.1", socket.AF_INET) as server:
+        yield server
+
+
+@pytest.fixture
+def server6():
+    with running("::1", socket.AF_INET6) as server:
+        yield server
+
+
+@pytest.fixture
+def other_server():
+    with running("127.0.0.1", socket.AF_INET) as server:
+        yield server
+
+
+class Tripwire:
+    """Listening sockets that are never accepted from, to count connects.
+
+    The kernel completes a TCP handshake into the backlog without accept(),
+    so any connection attempt at all is found by a non-blocking accept.
+    """
+
+    def __init__(self):
+        self.v4 = self._listen(socket.AF_INET, "127.0.0.1")
+        self.v6 = self._listen(socket.AF_INET6, "::1")
+        self.port = self.v4.getsockname()[1]
+        self.port6 = self.v6.getsockname()[1]
+
+    @staticmethod
+    def _listen(family, host):
+        sock = socket.socket(family)
+        sock.bind((host, 0))
+        sock.listen(8)
+        sock.setblocking(False)
+        return sock
+
+    def connections(self):
+        count = 0
+        for sock in (self.v4, self.v6):
+            with contextlib.suppress(BlockingIOError):
+                while True:
+                    sock.accept()[0].close()
+                    count += 1
+        return count
+
+    def close(self):
+        self.v4.close()
+        self.v6.close()
+
+
+@pytest.fixture
+def tripwire():
+    tripwire = Tripwire()
+    yield tripwire
+    tripwire.close()
+
+
+def make_reader(*allowed, **settings):
+    settings = {"chunk_size": 1000, "http_connect_timeout": 1.0,
+                "http_read_timeout": 1.0, **settings}
+    return HttpReader(ReaderConfig(http_allowed_hosts=allowed, **settings))
+
+
+def read_all(source):
+    try:
+        return b"".join(source.chunks())
+    finally:
+        source.close()
+
+
+def test_full_read(server):
+    source = make_reader("127.0.0.1").open(f"http://127.0.0.1:{server.port}/img")
+    chunks = list(source.chunks())
+    source.close()
+    assert b"".join(chunks) == DATA
+    assert all(0 < len(chunk) <= 1000 for chunk in chunks)
+    assert source.size == len(DATA)
+    assert "Range" not in server.requests[0][1]
+
+
+RANGES = [(0, 1), (0, 1000), (1, 2), (999, 2001), (5000, None),
+          (10239, None), (10239, 10240), (0, 10240), (7, 7)]
+
+
+@pytest.mark.parametrize("start, stop", RANGES, ids=str)
+def test_ranged_read_is_exact(server, start, stop):
+    url = f"http://127.0.0.1:{server.port}/img"
+    source = make_reader("127.0.0.1").open(url, start, stop)
+    assert read_all(source) == DATA[start:stop]
+    assert source.size == len(DATA)
+
+
+@pytest.mark.parametrize("start, stop, header", [
+    (0, 1, "bytes=0-0"), (10, 20, "bytes=10-19"), (10, None, "bytes=10-"),
+], ids=["first-byte", "middle", "open-ended"])
+def test_range_header_sent(server, start, stop, header):
+    url = f"http://127.0.0.1:{server.port}/img"
+    make_reader("127.0.0.1").open(url, start, stop).close()
+    assert server.requests[0][1]["Range"] == header
+
+
+@pytest.mark.parametrize("start, stop", RANGES, ids=str)
+def test_whole_object_answer_to_a_range_is_cut_to_the_range(server, start,
+                                                            stop):
+    server.routes["/img"] = lambda handler: send(handler, 200, DATA)
+    url = f"http://127.0.0.1:{server.port}/img"
+    source = make_reader("127.0.0.1").open(url, start, stop)
+    assert read_all(source) == DATA[start:stop]
+
+
+@pytest.mark.parametrize("start, stop", [(10241, None), (0, 10241)],
+                         ids=["start-past-end", "stop-past-end"])
+def test_range_beyond_the_object_fails(server, start, stop):
+    url = f"http://127.0.0.1:{server.port}/img"
+    with pytest.raises(ReadFailed):
+        make_reader("127.0.0.1").open(url, start, stop)
+
+
+@pytest.mark.parametrize("start, stop", [(10241, None), (0, 10241)],
+                         ids=["start-past-end", "stop-past-end"])
+def test_whole_object_answer_beyond_the_range_fails(server, start, stop):
+    server.routes["/img"] = lambda handler: send(handler, 200, DATA)
+    url = f"http://127.0.0.1:{server.port}/img"
+    with pytest.raises(ReadFailed):
+        make_reader("127.0.0.1").open(url, start, stop)
+
+
+@pytest.mark.parametrize("content_range", [
+    "bytes 0-99/10240", "bytes 10-98/10240", "bytes 10-99/50", "bytes 10-99",
+    "items 10-99/10240", "",
+], ids=["wrong-start", "wrong-end", "end-past-total", "no-total",
+        "wrong-unit", "missing"])
+def test_partial_answer_not_matching_the_range_fails(server, content_range):
+    server.routes["/img"] = lambda handler: send(
+        handler, 206, DATA[10:100], {"Content-Range": content_range})
+    url = f"http://127.0.0.1:{server.port}/img"
+    with pytest.raises(ReadFailed):
+        make_reader("127.0.0.1").open(url, 10, 100)
+
+
+def test_partial_answer_to_a_whole_object_request_fails(server):
+    server.routes["/img"] = lambda handler: send(
+        handler, 206, DATA[:100], {"Content-Range": "bytes 0-99/10240"})
+    with pytest.raises(ReadFailed):
+        make_reader("127.0.0.1").open(f"http://127.0.0.1:{server.port}/img")
+
+
+def test_unknown_total_size(server):
+    server.routes["/img"] = lambda handler: send(
+        handler, 206, DATA[10:100], {"Content-Range": "bytes 10-99/*"})
+    url = f"http://127.0.0.1:{server.port}/img"
+    source = make_reader("127.0.0.1").open(url, 10, 100)
+    assert source.size is None
+    assert read_all(source) == DATA[10:100]
+
+
+def test_chunked_body_without_length(server):
+    def chunked(handler):
+        handler.protocol_version = "HTTP/1.1"
+        handler.send_response(200)
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        for offset in range(0, len(DATA), 4096):
+            piece = DATA[offset:offset + 4096]
+            handler.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+        handler.wfile.write(b"0\r\n\r\n")
+    server.routes["/img"] = chunked
+    source = make_reader("127.0.0.1").open(f"http://127.0.0.1:{server.port}/img")
+    assert source.size is None
+    assert read_all(source) == DATA
+
+
+def test_body_passed_on_without_content_decoding(server):
+    packed = gzip.compress(DATA)
+    server.routes["/img"] = lambda handler: send(
+        handler, 200, packed, {"Content-Encoding": "gzip"})
+    source = make_reader("127.0.0.1").open(f"http://127.0.0.1:{server.port}/img")
+    assert read_all(source) == packed
+
+
+@pytest.mark.parametrize("status", [404, 403, 500, 304, 204])
+def test_other_status_fails(server, status):
+    server.routes["/img"] = lambda handler: send(handler, status, b"")
+    with pytest.raises(ReadFailed, match=str(status)):
+        make_reader("127.0.0.1").open(f"http://127.0.0.1:{server.port}/img")
+
+
+def test_connection_dropped_mid_body_fails(server):
+    server.routes["/img"] = lambda handler: send(
+        handler, 200, DATA[:4000], length=len(DATA))
+    source = make_reader("127.0.0.1").open(f"http://127.0.0.1:{server.port}/img")
+    received = b""
+    with pytest.raises(ReadFailed):
+        for chunk in source.chunks():
+            received += chunk
+    source.close()
+    assert received == DATA[:len(received)]
+    assert len(received) <= 4000
+
+
+@pytest.mark.parametrize("status, headers", [
+    (206, {"Content-Range": "bytes 10-99/10240"}), (200, {}),
+], ids=["partial", "whole"])
+def test_body_without_length_cut_short_fails(server, status, headers):
+    def close_delimited(handler):
+        handler.send_response(status)
+        for name, value in headers.items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(DATA[10:60] if status == 206 else DATA[:60])
+    server.routes["/img"] = close_delimited
+    url = f"http://127.0.0.1:{server.port}/img"
+    source = make_reader("127.0.0.1").open(url, 10, 100)
+    with pytest.raises(ReadFailed, match="40 bytes to go"):
+        list(source.chunks())
+    source.close()
+
+
+def test_connection_dropped_before_the_range_start_fails(server):
+    server.routes["/img"] = lambda handler: send(
+        handler, 200, DATA[:4000], length=len(DATA))
+    url = f"http://127.0.0.1:{server.port}/img"
+    source = make_reader("127.0.0.1").open(url, 5000)
+    with pytest.raises(ReadFailed):
+        list(source.chunks())
+    source.close()
+
+
+def test_server_stalling_mid_body_times_out(server):
+    def stall(handler):
+        send(handler, 200, DATA[:10], length=len(DATA))
+        handler.wfile.flush()
+        handler.server.release.wait(5)
+    server.routes["/img"] = stall
+    reader = make_reader("127.0.0.1", http_read_timeout=0.2)
+    source = reader.open(f"http://127.0.0.1:{server.port}/img")
+    began = time.monotonic()
+    with pytest.raises(ReadFailed):
+        list(source.chunks())
+    source.close()
+    assert time.monotonic() - began < 1.0
+
+
+def test_server_stalling_before_answering_times_out(server):
+    server.routes["/img"] = lambda handler: handler.server.release.wait(5)
+    reader = make_reader("127.0.0.1", http_read_timeout=0.2)
+    began = time.monotonic()
+    with pytest.raises(ReadFailed):
+        reader.open(f"http://127.0.0.1:{server.port}/img")
+    assert time.monotonic() - began < 1.0
+
+
+def test_nothing_listening_fails(tripwire):
+    tripwire.v4.close()
+    with pytest.raises(ReadFailed):
+        make_reader("127.0.0.1").open(f"http://127.0.0.1:{tripwire.port}/x")
+
+
+def test_disallowed_host_refused_without_connecting(tripwire):
+    reader = make_reader("images.example.com", f"127.0.0.1:{tripwire.port + 1}")
+    with pytest.raises(ReadRefused):
+        reader.open(f"http://127.0.0.1:{tripwire.port}/img")
+    assert tripwire.connections() == 0
+
+
+# (host as written in the URL, which listener it reaches)
+LOOPBACK = {
+    "dotted": ("127.0.0.1", 4),
+    "decimal": ("2130706433", 4),
+    "hex": ("0x7f000001", 4),
+    "hex-first-part": ("0x7f.0.0.1", 4),
+    "octal": ("0177.0.0.1", 4),
+    "short": ("127.1", 4),
+    "trailing-dot": ("127.0.0.1.", 4),
+    "zero": ("0", 4),
+    "ipv4-mapped": ("[::ffff:127.0.0.1]", 4),
+    "ipv4-mapped-hex": ("[::ffff:7f00:1]", 4),
+    "ipv6": ("[::1]", 6),
+    "ipv6-long": ("[0:0:0:0:0:0:0:1]", 6),
+    "ipv6-unspecified": ("[::]", 6),
+}
+
+
+@pytest.mark.parametrize("host, family", LOOPBACK.values(),
+                         ids=LOOPBACK.keys())
+def test_every_loopback_spelling_refused_without_connecting(tripwire, host,
+                                                            family):
+    port = tripwire.port if family == 4 else tripwire.port6
+    reader = make_reader("images.example.com", "10.0.0.1", "[2001:db8::1]")
+    with pytest.raises(ReadRefused):
+        reader.open(f"http://{host}:{port}/img")
+    assert tripwire.connections() == 0
+
+
+@pytest.mark.parametrize("host, family", LOOPBACK.values(),
+                         ids=LOOPBACK.keys())
+def test_every_loopback_spelling_allowed_by_loopback(server, server6, host,
+                                                     family):
+    port = server.port if family == 4 else server6.port
+    source = make_reader("127.0.0.1").open(f"http://{host}:{port}/img", 5, 9)
+    assert read_all(source) == DATA[5:9]
+
+
+def test_names_are_not_resolved_for_the_allow_list(tripwire):
+    with pytest.raises(ReadRefused):
+        make_reader("127.0.0.1").open(f"http://localhost:{tripwire.port}/")
+    assert tripwire.connections() == 0
+
+
+def test_allowed_host_on_another_port_refused(server, tripwire):
+    reader = make_reader(f"127.0.0.1:{server.port}")
+    assert read_all(reader.open(f"http://127.0.0.1:{server.port}/img")) == DATA
+    with pytest.raises(ReadRefused):
+        reader.open(f"http://127.0.0.1:{tripwire.port}/img")
+    assert tripwire.connections() == 0
+
+
+@pytest.mark.parametrize("url", [
+    "ftp://127.0.0.1/img", "file:///etc/passwd", "http:///img",
+    "http://127.0.0.1:99999/img", "http://127.0.0.1:x/img",
+    "http://127.0.0.1/im g", "http://127.0.0.1/img\r\nX-Injected: 1",
+    "http://[::1/img", "http://127.0.0.1%2f@evil/img",
+], ids=["ftp", "file", "no-host", "port-too-big", "port-not-number",
+        "space", "header-injection", "unclosed-bracket", "encoded-host"])
+def test_malformed_or_foreign_url_refused(url):
+    with pytest.raises(ReadRefused):
+        make_reader("127.0.0.1").open(url)
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_redirect_to_allowed_host_followed(server, other_server, status):
+    server.routes["/hop"] = redirect(
+        f"http://127.0.0.1:{other_server.port}/img", status)
+    url = f"http://127.0.0.1:{server.port}/hop"
+    source = make_reader("127.0.0.1").open(url, 100, 300)
+    assert read_all(source) == DATA[100:300]
+    assert other_server.requests[0][1]["Range"] == "bytes=100-299"
+
+
+def test_relative_redirect_followed(server):
+    server.routes["/hop"] = redirect("img")
+    url = f"http://127.0.0.1:{server.port}/hop"
+    assert read_all(make_reader("127.0.0.1").open(url)) == DATA
+
+
+def test_redirect_to_disallowed_host_refused_without_connecting(server,
+                                                                tripwire):
+    server.routes["/hop"] = redirect(f"http://127.0.0.1:{tripwire.port}/img")
+    reader = make_reader(f"127.0.0.1:{server.port}")
+    with pytest.raises(ReadRefused):
+        reader.open(f"http://127.0.0.1:{server.port}/hop")
+    assert tripwire.connections() == 0
+
+
+@pytest.mark.parametrize("spelling", ["[::1]", "2130706433", "0x7f.1"])
+def test_redirect_to_loopback_respelled_refused(server, tripwire, spelling):
+    server.routes["/hop"] = redirect(f"http://{spelling}:{tripwire.port}/")
+    reader = make_reader(f"127.0.0.1:{server.port}")
+    with pytest.raises(ReadRefused):
+        reader.open(f"http://127.0.0.1:{server.port}/hop")
+    assert tripwire.connections() == 0
+
+
+@pytest.mark.parametrize("location", ["file:///etc/passwd",
+                                      "gopher://127.0.0.1/x"])
+def test_redirect_to_another_scheme_refused(server, location):
+    server.routes["/hop"] = redirect(location)
+    with pytest.raises(ReadRefused):
+        make_reader("127.0.0.1").open(f"http://127.0.0.1:{server.port}/hop")
+
+
+def redirect_chain(server, length):
+    for hop in range(length):
+        server.routes[f"/hop{hop}"] = redirect(f"/hop{hop + 1}")
+    server.routes[f"/hop{length}"] = server.routes["/img"]
+
+
+def test_redirects_up_to_the_limit_followed(server):
+    redirect_chain(server, 3)
+    reader = make_reader("127.0.0.1", http_max_redirects=3)
+    assert read_all(reader.open(f"http://127.0.0.1:{server.port}/hop0")) == DATA
+
+
+def test_redirects_beyond_the_limit_fail(server):
+    redirect_chain(server, 4)
+    reader = make_reader("127.0.0.1", http_max_redirects=3)
+    with pytest.raises(ReadFailed, match="redirects"):
+        reader.open(f"http://127.0.0.1:{server.port}/hop0")
+    assert len(server.requests) == 4
+
+
+def test_redirect_loop_fails(server):
+    server.routes["/hop"] = redirect("/hop")
+    with pytest.raises(ReadFailed, match="redirects"):
+        make_reader("127.0.0.1").open(f"http://127.0.0.1:{server.port}/hop")
+
+
+def test_redirect_without_location_fails(server):
+    server.routes["/hop"] = lambda handler: send(handler, 302, b"")
+    with pytest.raises(ReadFailed, match="Location"):
+        make_reader("127.0.0.1").open(f"http://127.0.0.1:{server.port}/hop")
+
+
+@pytest.mark.parametrize("name", ["http_proxy", "HTTP_PROXY", "https_proxy",
+                                  "all_proxy", "ALL_PROXY"])
+def test_proxy_environment_ignored(server, tripwire, monkeypatch, name):
+    monkeypatch.setenv(name, f"http://127.0.0.1:{tripwire.port}")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    source = make_reader("127.0.0.1").open(f"http://127.0.0.1:{server.port}/img")
+    assert read_all(source) == DATA
+    assert tripwire.connections() == 0
+
+
+SECRET = "s3cr@t/pa:ss"
+SECRET_IN_URL = "s3cr%40t%2Fpa:ss"
+
+
+def basic(user, password):
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def test_userinfo_sent_as_basic_auth_and_never_logged(server, caplog):
+    caplog.set_level(logging.DEBUG)
+    server.routes["/hop"] = redirect("/img")
+    url = f"http://alice:{SECRET_IN_URL}@127.0.0.1:{server.port}/hop"
+    assert read_all(make_reader("127.0.0.1").open(url)) == DATA
+    assert [headers["Authorization"] for _, headers in server.requests] == [
+        basic("alice", SECRET)] * 2
+    assert caplog.records, "the redirect should have been logged"
+    for text in (SECRET, SECRET_IN_URL, "s3cr", basic("alice", SECRET)[6:]):
+        assert text not in caplog.text
+
+
+def test_credentials_never_in_failure_messages(server, caplog):
+    caplog.set_level(logging.DEBUG)
+    reader = make_reader(f"127.0.0.1:{server.port}")
+    failures = []
+    for url in (f"http://alice:{SECRET_IN_URL}@127.0.0.1:{server.port}/404",
+                f"http://alice:{SECRET_IN_URL}@127.0.0.1:1/img",
+                f"http://alice:{SECRET_IN_URL}@127.0.0.1:{server.port}/a b"):
+        with pytest.raises((ReadFailed, ReadRefused)) as caught:
+            reader.open(url)
+        failures.append(str(caught.value))
+    assert all("127.0.0.1" in failure for failure in failures)
+    assert not any("s3cr" in failure for failure in failures + [caplog.text])
+
+
+def test_credentials_not_carried_to_another_origin(server, other_server):
+    server.routes["/hop"] = redirect(
+        f"http://127.0.0.1:{other_server.port}/img")
+    url = f"http://alice:{SECRET_IN_URL}@127.0.0.1:{server.port}/hop"
+    assert read_all(make_reader("127.0.0.1").open(url)) == DATA
+    assert "Authorization" in server.requests[0][1]
+    assert "Authorization" not in other_server.requests[0][1]
+
+
+def test_redirect_may_carry_its_own_credentials(server, other_server):
+    server.routes["/hop"] = redirect(
+        f"http://bob:pw@127.0.0.1:{other_server.port}/img")
+    url = f"http://127.0.0.1:{server.port}/hop"
+    assert read_all(make_reader("127.0.0.1").open(url)) == DATA
+    assert other_server.requests[0][1]["Authorization"] == basic("bob", "pw")
+
+
+# --- https: the test certificate is trusted through SSL_CERT_FILE, which the
+# system trust store OpenSSL loads for urllib3 honours.
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    if not shutil.which("openssl"):
+        pytest.skip("no openssl command to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec",
+         "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+         "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem")],
+        check=True, capture_output=True)
+    return folder / "cert.pem", folder / "key.pem"
+
+
+@pytest.fixture
+def tls_server(certificate):
+    cert, key = certificate
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    names = []
+    context.sni_callback = lambda sock, name, ctx: names.append(name)
+    with running("127.0.0.1", socket.AF_INET) as server:
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        server.server_names = names
+        yield server
+
+
+@pytest.fixture
+def trusted(certificate, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+
+
+def test_https_verified_against_the_host_name(tls_server, trusted):
+    url = f"https://localhost:{tls_server.port}/img"
+    source = make_reader("localhost").open(url, 1, 3)
+    assert read_all(source) == DATA[1:3]
+    assert tls_server.server_names == ["localhost"]
+
+
+def test_https_certificate_for_another_name_fails(tls_server, trusted):
+    with pytest.raises(ReadFailed):
+        make_reader("127.0.0.1").open(f"https://127.0.0.1:{tls_server.port}/img")
+
+
+def test_https_untrusted_certificate_fails(tls_server):
+    with pytest.raises(ReadFailed):
+        make_reader("localhost").open(f"https://localhost:{tls_server.port}/img")
+
+
+def test_redirect_from_https_to_http_refused(tls_server, trusted, tripwire):
+    tls_server.routes["/hop"] = redirect(f"http://localhost:{tripwire.port}/")
+    reader = make_reader("localhost")
+    with pytest.raises(ReadRefused, match="https to http"):
+        reader.open(f"https://localhost:{tls_server.port}/hop")
+    assert tripwire.connections() == 0
