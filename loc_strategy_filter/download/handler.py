@@ -20,12 +20,10 @@ from loc_strategy_filter.download.record import fetch_image
 from loc_strategy_filter.download.record import internal_environ
 from loc_strategy_filter.download.upstream import HeldResponse
 from loc_strategy_filter.download.verify import Verifier
+from loc_strategy_filter.stores.http import VIA
 
 LOG = logging.getLogger(__name__)
 
-# Sent by the filter's own http reads, so that a location pointing back at
-# a filtered image API is not served by the filter again (no loops).
-VIA = "1.1 loc-strategy-filter"
 _REFUSED_PREFERENCE = (400, 403)
 _REPLACED_HEADERS = frozenset(("content-length", "content-range",
                                "content-type", "transfer-encoding"))

@@ -1,4 +1,4 @@
-"""Reading ``file://`` image locations from the directories the operator allows.
+"""Reading ``file://`` image locations from the directories operators allow.
 
 A location URL comes from image metadata, which users may be able to set, so
 the path is treated as hostile. It is read exactly as Glance's filesystem
@@ -39,6 +39,14 @@ class FileReader:
         self._roots = tuple(os.path.realpath(d) for d in config.file_dirs)
         self._chunk_size = config.chunk_size
 
+    def allows(self, url):
+        """Whether ``url`` names a path inside the allowed dirs; opens and
+        stats nothing but the symbolic links on the way."""
+        try:
+            return self._root_of(url)[0] is not None
+        except ReadRefused:
+            return False
+
     def open(self, url, start=0, stop=None):
         """``url`` opened at ``start``; see ``stores.base.Reader.open``."""
         _check_range(start, stop)
@@ -50,12 +58,10 @@ class FileReader:
     def _allowed(self, url):
         """The allowed root holding ``url``'s file, and its path from there.
 
-        Raises ``ReadRefused``; looks at file metadata but opens nothing.
+        Raises ``ReadRefused`` (or ``ReadFailed`` for a missing file);
+        looks at file metadata but opens nothing.
         """
-        path = _path_of(url)
-        real = os.path.realpath(path)
-        root = next((r for r in self._roots
-                     if os.path.commonpath([r, real]) == r), None)
+        root, real = self._root_of(url)
         if root is None:
             raise ReadRefused(f"{redact_url(url)}: outside the allowed dirs")
         try:
@@ -65,6 +71,15 @@ class FileReader:
         if not stat.S_ISREG(mode):
             raise ReadRefused(f"{redact_url(url)}: not a regular file")
         return root, os.path.relpath(real, root)
+
+
+    def _root_of(self, url):
+        """The allowed root holding ``url``'s real path (or None), and the
+        real path."""
+        real = os.path.realpath(_path_of(url))
+        root = next((r for r in self._roots
+                     if os.path.commonpath([r, real]) == r), None)
+        return root, real
 
 
 def _check_range(start, stop):

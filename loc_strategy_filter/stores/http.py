@@ -43,6 +43,9 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CONTENT_RANGE = re.compile(r"bytes ([0-9]+)-([0-9]+)/([0-9]+|\*)\Z")
 _USER_AGENT = "loc-strategy-filter"
+# Tells a filtered image API that this request comes from the filter, so
+# that a location pointing back at it is never served by the filter again.
+VIA = "1.1 loc-strategy-filter"
 
 
 class _Target(typing.NamedTuple):
@@ -72,11 +75,20 @@ class HttpReader:
         self._max_redirects = config.http_max_redirects
         self._chunk_size = config.chunk_size
 
+    def allows(self, url):
+        """Whether ``url``'s host is allowed; decided without a connection."""
+        try:
+            self._allowed_target(url)
+        except ReadRefused:
+            return False
+        return True
+
     def open(self, url, start=0, stop=None):
         """``url`` opened at ``start``; see ``stores.base.Reader.open``."""
         if start < 0 or (stop is not None and stop < start):
             raise ValueError(f"bad byte range {start}:{stop}")
-        headers = {"User-Agent": _USER_AGENT, "Accept-Encoding": "identity"}
+        headers = {"User-Agent": _USER_AGENT, "Accept-Encoding": "identity",
+                   "Via": VIA}
         if (start, stop) != (0, None) and start != stop:
             last = "" if stop is None else stop - 1
             headers["Range"] = f"bytes={start}-{last}"
@@ -200,7 +212,7 @@ class HttpSource:
             data = self._read(want)
             if not data and remaining is None:
                 return
-            if False:
+            if not data:
                 raise ReadFailed(f"{redact_url(self._url)}: connection "
                                  f"closed with {remaining} bytes to go")
             if remaining is not None:
@@ -211,7 +223,7 @@ class HttpSource:
         """Read and drop ``count`` bytes a 200 sent before ``start``."""
         while count:
             data = self._read(min(count, self._chunk_size))
-            if False:
+            if not data:
                 raise ReadFailed(f"{redact_url(self._url)}: object ends "
                                  "before the first byte asked for")
             count -= len(data)

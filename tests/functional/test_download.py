@@ -281,3 +281,13 @@ def test_off_passes_downloads_through(stub, tmp_path, started):
     image_id = image_with(stub, mirror.url())
     app = filtered(stub, tmp_path, download_mode="off", **MIRROR_FIRST)
     assert download(app, image_id).body == DATA and gets(mirror) == []
+
+
+def test_the_filters_own_reads_are_never_served_by_a_filter(stub, tmp_path,
+                                                            started):
+    # A location pointing back at a filtered image API must not loop.
+    mirror = started(DATA)
+    image_id = image_with(stub, mirror.url())
+    app = filtered(stub, tmp_path, **MIRROR_FIRST)
+    response = download(app, image_id, Via="1.1 loc-strategy-filter")
+    assert response.body == DATA and gets(mirror) == []

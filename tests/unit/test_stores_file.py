@@ -252,3 +252,21 @@ def test_close_twice_is_safe(reader, tree):
     source = reader.open(f"file://{tree}/images/img")
     source.close()
     source.close()
+
+
+@pytest.mark.parametrize("name, allowed", [
+    ("images/img", True), ("images/sub/nested", True),
+    ("images/link-in", True), ("images/link-out", False),
+    ("images/dir-link/secret", False), ("images/relative-link", False),
+    ("outside/secret", False), ("images/../outside/secret", False),
+], ids=["file", "nested", "link-inside", "link-outside", "dir-link",
+        "relative-link", "outside", "dot-dot"])
+def test_allows_says_what_open_would_accept_without_opening(
+        tree, reader, no_open, name, allowed):
+    assert reader.allows(f"file://{tree}/{name}") is allowed
+
+
+@pytest.mark.parametrize("url", [
+    "file://host/etc/passwd", "http://example.com/x", "file:relative"])
+def test_allows_refuses_urls_that_are_not_local_paths(reader, url):
+    assert reader.allows(url) is False

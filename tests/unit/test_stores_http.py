@@ -45,16 +45,21 @@ class Server(http.server.ThreadingHTTPServer):
         super().__init__((host, 0), Handler)
         self.port = self.server_address[1]
 
+    def url(self, path="/img"):
+        return f"http://127.0.0.1:{self.port}{path}"
+
 
 def serve_ranges(handler, data=DATA):
     """200 or, for ``Range: bytes=a-b``, 206: what a real store sends."""
-    match = re.fullmatch(r"bytes=(\d+)-(\d*)", handler.headers.get("Range", ""))
+    asked = handler.headers.get("Range", "")
+    match = re.fullmatch(r"bytes=(\d+)-(\d*)", asked)
     if not match:
         return send(handler, 200, data)
     first = int(match[1])
     last = min(int(match[2] or len(data) - 1), len(data) - 1)
     if first >= len(data):
-        return send(handler, 416, b"", {"Content-Range": f"bytes */{len(data)}"})
+        return send(handler, 416, b"",
+                    {"Content-Range": f"bytes */{len(data)}"})
     send(handler, 206, data[first:last + 1],
          {"Content-Range": f"bytes {first}-{last}/{len(data)}"})
 
@@ -126,6 +131,9 @@ class Tripwire:
         sock.setblocking(False)
         return sock
 
+    def url(self, path="/img"):
+        return f"http://127.0.0.1:{self.port}{path}"
+
     def connections(self):
         count = 0
         for sock in (self.v4, self.v6):
@@ -161,7 +169,7 @@ def read_all(source):
 
 
 def test_full_read(server):
-    source = make_reader("127.0.0.1").open(f"http://127.0.0.1:{server.port}/img")
+    source = make_reader("127.0.0.1").open(server.url())
     chunks = list(source.chunks())
     source.close()
     assert b"".join(chunks) == DATA
@@ -176,7 +184,7 @@ RANGES = [(0, 1), (0, 1000), (1, 2), (999, 2001), (5000, None),
 
 @pytest.mark.parametrize("start, stop", RANGES, ids=str)
 def test_ranged_read_is_exact(server, start, stop):
-    url = f"http://127.0.0.1:{server.port}/img"
+    url = server.url()
     source = make_reader("127.0.0.1").open(url, start, stop)
     assert read_all(source) == DATA[start:stop]
     assert source.size == len(DATA)
@@ -186,7 +194,7 @@ def test_ranged_read_is_exact(server, start, stop):
     (0, 1, "bytes=0-0"), (10, 20, "bytes=10-19"), (10, None, "bytes=10-"),
 ], ids=["first-byte", "middle", "open-ended"])
 def test_range_header_sent(server, start, stop, header):
-    url = f"http://127.0.0.1:{server.port}/img"
+    url = server.url()
     make_reader("127.0.0.1").open(url, start, stop).close()
     assert server.requests[0][1]["Range"] == header
 
@@ -195,7 +203,7 @@ def test_range_header_sent(server, start, stop, header):
 def test_whole_object_answer_to_a_range_is_cut_to_the_range(server, start,
                                                             stop):
     server.routes["/img"] = lambda handler: send(handler, 200, DATA)
-    url = f"http://127.0.0.1:{server.port}/img"
+    url = server.url()
     source = make_reader("127.0.0.1").open(url, start, stop)
     assert read_all(source) == DATA[start:stop]
 
@@ -203,7 +211,7 @@ def test_whole_object_answer_to_a_range_is_cut_to_the_range(server, start,
 @pytest.mark.parametrize("start, stop", [(10241, None), (0, 10241)],
                          ids=["start-past-end", "stop-past-end"])
 def test_range_beyond_the_object_fails(server, start, stop):
-    url = f"http://127.0.0.1:{server.port}/img"
+    url = server.url()
     with pytest.raises(ReadFailed):
         make_reader("127.0.0.1").open(url, start, stop)
 
@@ -212,7 +220,7 @@ def test_range_beyond_the_object_fails(server, start, stop):
                          ids=["start-past-end", "stop-past-end"])
 def test_whole_object_answer_beyond_the_range_fails(server, start, stop):
     server.routes["/img"] = lambda handler: send(handler, 200, DATA)
-    url = f"http://127.0.0.1:{server.port}/img"
+    url = server.url()
     with pytest.raises(ReadFailed):
         make_reader("127.0.0.1").open(url, start, stop)
 
@@ -225,7 +233,7 @@ def test_whole_object_answer_beyond_the_range_fails(server, start, stop):
 def test_partial_answer_not_matching_the_range_fails(server, content_range):
     server.routes["/img"] = lambda handler: send(
         handler, 206, DATA[10:100], {"Content-Range": content_range})
-    url = f"http://127.0.0.1:{server.port}/img"
+    url = server.url()
     with pytest.raises(ReadFailed):
         make_reader("127.0.0.1").open(url, 10, 100)
 
@@ -234,13 +242,13 @@ def test_partial_answer_to_a_whole_object_request_fails(server):
     server.routes["/img"] = lambda handler: send(
         handler, 206, DATA[:100], {"Content-Range": "bytes 0-99/10240"})
     with pytest.raises(ReadFailed):
-        make_reader("127.0.0.1").open(f"http://127.0.0.1:{server.port}/img")
+        make_reader("127.0.0.1").open(server.url())
 
 
 def test_unknown_total_size(server):
     server.routes["/img"] = lambda handler: send(
         handler, 206, DATA[10:100], {"Content-Range": "bytes 10-99/*"})
-    url = f"http://127.0.0.1:{server.port}/img"
+    url = server.url()
     source = make_reader("127.0.0.1").open(url, 10, 100)
     assert source.size is None
     assert read_all(source) == DATA[10:100]
@@ -258,7 +266,7 @@ def test_chunked_body_without_length(server):
             handler.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
         handler.wfile.write(b"0\r\n\r\n")
     server.routes["/img"] = chunked
-    source = make_reader("127.0.0.1").open(f"http://127.0.0.1:{server.port}/img")
+    source = make_reader("127.0.0.1").open(server.url())
     assert source.size is None
     assert read_all(source) == DATA
 
@@ -267,7 +275,7 @@ def test_body_passed_on_without_content_decoding(server):
     packed = gzip.compress(DATA)
     server.routes["/img"] = lambda handler: send(
         handler, 200, packed, {"Content-Encoding": "gzip"})
-    source = make_reader("127.0.0.1").open(f"http://127.0.0.1:{server.port}/img")
+    source = make_reader("127.0.0.1").open(server.url())
     assert read_all(source) == packed
 
 
@@ -275,13 +283,13 @@ def test_body_passed_on_without_content_decoding(server):
 def test_other_status_fails(server, status):
     server.routes["/img"] = lambda handler: send(handler, status, b"")
     with pytest.raises(ReadFailed, match=str(status)):
-        make_reader("127.0.0.1").open(f"http://127.0.0.1:{server.port}/img")
+        make_reader("127.0.0.1").open(server.url())
 
 
 def test_connection_dropped_mid_body_fails(server):
     server.routes["/img"] = lambda handler: send(
         handler, 200, DATA[:4000], length=len(DATA))
-    source = make_reader("127.0.0.1").open(f"http://127.0.0.1:{server.port}/img")
+    source = make_reader("127.0.0.1").open(server.url())
     received = b""
     with pytest.raises(ReadFailed):
         for chunk in source.chunks():
@@ -302,7 +310,7 @@ def test_body_without_length_cut_short_fails(server, status, headers):
         handler.end_headers()
         handler.wfile.write(DATA[10:60] if status == 206 else DATA[:60])
     server.routes["/img"] = close_delimited
-    url = f"http://127.0.0.1:{server.port}/img"
+    url = server.url()
     source = make_reader("127.0.0.1").open(url, 10, 100)
     with pytest.raises(ReadFailed, match="40 bytes to go"):
         list(source.chunks())
@@ -312,7 +320,7 @@ def test_body_without_length_cut_short_fails(server, status, headers):
 def test_connection_dropped_before_the_range_start_fails(server):
     server.routes["/img"] = lambda handler: send(
         handler, 200, DATA[:4000], length=len(DATA))
-    url = f"http://127.0.0.1:{server.port}/img"
+    url = server.url()
     source = make_reader("127.0.0.1").open(url, 5000)
     with pytest.raises(ReadFailed):
         list(source.chunks())
@@ -326,7 +334,7 @@ def test_server_stalling_mid_body_times_out(server):
         handler.server.release.wait(5)
     server.routes["/img"] = stall
     reader = make_reader("127.0.0.1", http_read_timeout=0.2)
-    source = reader.open(f"http://127.0.0.1:{server.port}/img")
+    source = reader.open(server.url())
     began = time.monotonic()
     with pytest.raises(ReadFailed):
         list(source.chunks())
@@ -339,20 +347,21 @@ def test_server_stalling_before_answering_times_out(server):
     reader = make_reader("127.0.0.1", http_read_timeout=0.2)
     began = time.monotonic()
     with pytest.raises(ReadFailed):
-        reader.open(f"http://127.0.0.1:{server.port}/img")
+        reader.open(server.url())
     assert time.monotonic() - began < 1.0
 
 
 def test_nothing_listening_fails(tripwire):
     tripwire.v4.close()
     with pytest.raises(ReadFailed):
-        make_reader("127.0.0.1").open(f"http://127.0.0.1:{tripwire.port}/x")
+        make_reader("127.0.0.1").open(tripwire.url("/x"))
 
 
 def test_disallowed_host_refused_without_connecting(tripwire):
-    reader = make_reader("images.example.com", f"127.0.0.1:{tripwire.port + 1}")
+    reader = make_reader("images.example.com",
+                         f"127.0.0.1:{tripwire.port + 1}")
     with pytest.raises(ReadRefused):
-        reader.open(f"http://127.0.0.1:{tripwire.port}/img")
+        reader.open(tripwire.url())
     assert tripwire.connections() == 0
 
 
@@ -402,9 +411,9 @@ def test_names_are_not_resolved_for_the_allow_list(tripwire):
 
 def test_allowed_host_on_another_port_refused(server, tripwire):
     reader = make_reader(f"127.0.0.1:{server.port}")
-    assert read_all(reader.open(f"http://127.0.0.1:{server.port}/img")) == DATA
+    assert read_all(reader.open(server.url())) == DATA
     with pytest.raises(ReadRefused):
-        reader.open(f"http://127.0.0.1:{tripwire.port}/img")
+        reader.open(tripwire.url())
     assert tripwire.connections() == 0
 
 
@@ -422,9 +431,8 @@ def test_malformed_or_foreign_url_refused(url):
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
 def test_redirect_to_allowed_host_followed(server, other_server, status):
-    server.routes["/hop"] = redirect(
-        f"http://127.0.0.1:{other_server.port}/img", status)
-    url = f"http://127.0.0.1:{server.port}/hop"
+    server.routes["/hop"] = redirect(other_server.url(), status)
+    url = server.url("/hop")
     source = make_reader("127.0.0.1").open(url, 100, 300)
     assert read_all(source) == DATA[100:300]
     assert other_server.requests[0][1]["Range"] == "bytes=100-299"
@@ -432,16 +440,16 @@ def test_redirect_to_allowed_host_followed(server, other_server, status):
 
 def test_relative_redirect_followed(server):
     server.routes["/hop"] = redirect("img")
-    url = f"http://127.0.0.1:{server.port}/hop"
+    url = server.url("/hop")
     assert read_all(make_reader("127.0.0.1").open(url)) == DATA
 
 
 def test_redirect_to_disallowed_host_refused_without_connecting(server,
                                                                 tripwire):
-    server.routes["/hop"] = redirect(f"http://127.0.0.1:{tripwire.port}/img")
+    server.routes["/hop"] = redirect(tripwire.url())
     reader = make_reader(f"127.0.0.1:{server.port}")
     with pytest.raises(ReadRefused):
-        reader.open(f"http://127.0.0.1:{server.port}/hop")
+        reader.open(server.url("/hop"))
     assert tripwire.connections() == 0
 
 
@@ -450,7 +458,7 @@ def test_redirect_to_loopback_respelled_refused(server, tripwire, spelling):
     server.routes["/hop"] = redirect(f"http://{spelling}:{tripwire.port}/")
     reader = make_reader(f"127.0.0.1:{server.port}")
     with pytest.raises(ReadRefused):
-        reader.open(f"http://127.0.0.1:{server.port}/hop")
+        reader.open(server.url("/hop"))
     assert tripwire.connections() == 0
 
 
@@ -459,7 +467,7 @@ def test_redirect_to_loopback_respelled_refused(server, tripwire, spelling):
 def test_redirect_to_another_scheme_refused(server, location):
     server.routes["/hop"] = redirect(location)
     with pytest.raises(ReadRefused):
-        make_reader("127.0.0.1").open(f"http://127.0.0.1:{server.port}/hop")
+        make_reader("127.0.0.1").open(server.url("/hop"))
 
 
 def redirect_chain(server, length):
@@ -471,27 +479,27 @@ def redirect_chain(server, length):
 def test_redirects_up_to_the_limit_followed(server):
     redirect_chain(server, 3)
     reader = make_reader("127.0.0.1", http_max_redirects=3)
-    assert read_all(reader.open(f"http://127.0.0.1:{server.port}/hop0")) == DATA
+    assert read_all(reader.open(server.url("/hop0"))) == DATA
 
 
 def test_redirects_beyond_the_limit_fail(server):
     redirect_chain(server, 4)
     reader = make_reader("127.0.0.1", http_max_redirects=3)
     with pytest.raises(ReadFailed, match="redirects"):
-        reader.open(f"http://127.0.0.1:{server.port}/hop0")
+        reader.open(server.url("/hop0"))
     assert len(server.requests) == 4
 
 
 def test_redirect_loop_fails(server):
     server.routes["/hop"] = redirect("/hop")
     with pytest.raises(ReadFailed, match="redirects"):
-        make_reader("127.0.0.1").open(f"http://127.0.0.1:{server.port}/hop")
+        make_reader("127.0.0.1").open(server.url("/hop"))
 
 
 def test_redirect_without_location_fails(server):
     server.routes["/hop"] = lambda handler: send(handler, 302, b"")
     with pytest.raises(ReadFailed, match="Location"):
-        make_reader("127.0.0.1").open(f"http://127.0.0.1:{server.port}/hop")
+        make_reader("127.0.0.1").open(server.url("/hop"))
 
 
 @pytest.mark.parametrize("name", ["http_proxy", "HTTP_PROXY", "https_proxy",
@@ -500,7 +508,7 @@ def test_proxy_environment_ignored(server, tripwire, monkeypatch, name):
     monkeypatch.setenv(name, f"http://127.0.0.1:{tripwire.port}")
     monkeypatch.delenv("no_proxy", raising=False)
     monkeypatch.delenv("NO_PROXY", raising=False)
-    source = make_reader("127.0.0.1").open(f"http://127.0.0.1:{server.port}/img")
+    source = make_reader("127.0.0.1").open(server.url())
     assert read_all(source) == DATA
     assert tripwire.connections() == 0
 
@@ -540,8 +548,7 @@ def test_credentials_never_in_failure_messages(server, caplog):
 
 
 def test_credentials_not_carried_to_another_origin(server, other_server):
-    server.routes["/hop"] = redirect(
-        f"http://127.0.0.1:{other_server.port}/img")
+    server.routes["/hop"] = redirect(other_server.url())
     url = f"http://alice:{SECRET_IN_URL}@127.0.0.1:{server.port}/hop"
     assert read_all(make_reader("127.0.0.1").open(url)) == DATA
     assert "Authorization" in server.requests[0][1]
@@ -551,7 +558,7 @@ def test_credentials_not_carried_to_another_origin(server, other_server):
 def test_redirect_may_carry_its_own_credentials(server, other_server):
     server.routes["/hop"] = redirect(
         f"http://bob:pw@127.0.0.1:{other_server.port}/img")
-    url = f"http://127.0.0.1:{server.port}/hop"
+    url = server.url("/hop")
     assert read_all(make_reader("127.0.0.1").open(url)) == DATA
     assert other_server.requests[0][1]["Authorization"] == basic("bob", "pw")
 
@@ -600,12 +607,14 @@ def test_https_verified_against_the_host_name(tls_server, trusted):
 
 def test_https_certificate_for_another_name_fails(tls_server, trusted):
     with pytest.raises(ReadFailed):
-        make_reader("127.0.0.1").open(f"https://127.0.0.1:{tls_server.port}/img")
+        make_reader("127.0.0.1").open(
+            f"https://127.0.0.1:{tls_server.port}/img")
 
 
 def test_https_untrusted_certificate_fails(tls_server):
     with pytest.raises(ReadFailed):
-        make_reader("localhost").open(f"https://localhost:{tls_server.port}/img")
+        make_reader("localhost").open(
+            f"https://localhost:{tls_server.port}/img")
 
 
 def test_redirect_from_https_to_http_refused(tls_server, trusted, tripwire):
@@ -614,3 +623,21 @@ def test_redirect_from_https_to_http_refused(tls_server, trusted, tripwire):
     with pytest.raises(ReadRefused, match="https to http"):
         reader.open(f"https://localhost:{tls_server.port}/hop")
     assert tripwire.connections() == 0
+
+
+@pytest.mark.parametrize("url, allowed", [
+    ("http://127.0.0.1:8080/x", True), ("https://2130706433/x", True),
+    ("http://[::1]/x", True), ("http://mirror.example.com/x", False),
+    ("ftp://127.0.0.1/x", False), ("http://127.0.0.1 /x", False),
+], ids=["listed", "decimal-loopback", "ipv6-loopback", "not-listed",
+        "not-http", "space"])
+def test_allows_decides_without_a_connection(url, allowed):
+    assert make_reader("127.0.0.1").allows(url) is allowed
+
+
+def test_requests_say_they_come_from_the_filter(server):
+    server.routes["/img"] = lambda handler: send(handler, 200, DATA)
+    source = make_reader("127.0.0.1").open(
+        f"http://127.0.0.1:{server.port}/img")
+    read_all(source)
+    assert server.requests[0][1]["Via"] == "1.1 loc-strategy-filter"
