@@ -1,10 +1,12 @@
-"""The ``loc-strategy-filter`` command: ``serve`` and ``order``."""
+"""The ``loc-strategy-filter`` command: ``serve``, ``order`` and
+``download``."""
 
 import argparse
 import logging
 import sys
 
 from loc_strategy_filter import settings
+from loc_strategy_filter.cmd import download
 from loc_strategy_filter.cmd import order
 from loc_strategy_filter.cmd import serve
 from loc_strategy_filter.cmd.strategy_args import add_strategy_arguments
@@ -15,7 +17,7 @@ def build_parser():
         prog="loc-strategy-filter",
         description="Image location strategies for the Glance image API.")
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in (serve, order):
+    for module in (serve, order, download):
         sub = commands.add_parser(module.NAME, help=module.HELP,
                                   description=module.__doc__)
         module.add_arguments(sub)

@@ -48,6 +48,7 @@ class DataDirectory:
     """The directory the stub keeps image data in, and reads files from."""
 
     def __init__(self, path):
+        os.makedirs(path, exist_ok=True)
         self.root = os.path.realpath(path)
 
     def path_for(self, image_id):

@@ -777,3 +777,8 @@ def test_prefer_reads_that_stores_locations_first(tmp_path, prefer, body):
     query = f"?prefer={prefer}" if prefer else ""
     response = call(app, "GET", f"/v2/images/{image['id']}/file{query}")
     assert response.status_int == 200 and response.body == body
+
+
+def test_a_missing_data_dir_is_created(tmp_path):
+    app = StubImageAPI(data_dir=str(tmp_path / "new" / "dir"))
+    assert uploaded(app)["size"] == len(DATA)

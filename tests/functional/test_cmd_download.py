@@ -1,0 +1,308 @@
+"""``loc-strategy-filter download``, against the stub image API on a real
+server, reached through openstacksdk without authentication."""
+
+import os
+import socketserver
+import sys
+import threading
+from wsgiref import simple_server
+
+import pytest
+
+from loc_strategy_filter.cmd import main
+from loc_strategy_filter.cmd.progress import Progress
+from loc_strategy_filter.stub import StubImageAPI
+from tests.functional import mirrors
+
+pytest.importorskip("openstack")
+# openstacksdk's own pending deprecations, which its users never see.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::PendingDeprecationWarning:openstack")
+
+DATA = os.urandom(256 * 1024 + 17)
+MIRROR_FIRST = ["--strategy", "store_type", "--store-type-preference",
+                "http, file"]
+
+
+class _Server(socketserver.ThreadingMixIn, simple_server.WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(simple_server.WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+class ImageAPI:
+    """The stub image API served on 127.0.0.1; ``log`` records each
+    request as (method, path, Range header). With ``ignore_range`` it
+    answers every download with the whole image, as HTTP allows."""
+
+    ignore_range = False
+
+    def __init__(self, data_dir):
+        self.stub = StubImageAPI(data_dir=str(data_dir),
+                                 show_multiple_locations=True,
+                                 show_image_direct_url=True)
+        self.log = []
+        self.server = simple_server.make_server(
+            "127.0.0.1", 0, self._logged, server_class=_Server,
+            handler_class=_QuietHandler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, args=(0.01,),
+                         daemon=True).start()
+
+    def _logged(self, environ, start_response):
+        self.log.append((environ["REQUEST_METHOD"], environ["PATH_INFO"],
+                         environ.get("HTTP_RANGE")))
+        if self.ignore_range:
+            environ.pop("HTTP_RANGE", None)
+        return self.stub(environ, start_response)
+
+    def downloads(self):
+        return [entry for entry in self.log if entry[1].endswith("/file")]
+
+    def image_with(self, *urls, data=DATA):
+        """An uploaded image (its file location first), then ``urls``."""
+        image = self.stub.create_image(name="x", disk_format="raw",
+                                       container_format="bare")
+        self.stub.upload(image["id"], data)
+        for url in urls:
+            self.stub.add_location(image["id"], url)
+        return image["id"]
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def api(data_dir, monkeypatch):
+    """The image API, and openstacksdk pointed at it with no auth."""
+    served = ImageAPI(data_dir)
+    for name in list(os.environ):
+        if name.startswith("OS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("OS_AUTH_TYPE", "none")
+    monkeypatch.setenv("OS_ENDPOINT", served.url)
+    yield served
+    served.stop()
+
+
+@pytest.fixture
+def started():
+    """Start mirrors; stop them after the test."""
+    running = []
+
+    def start(*args, **kwargs):
+        running.append(mirrors.Mirror(*args, **kwargs))
+        return running[-1]
+
+    yield start
+    for mirror in running:
+        mirror.stop()
+
+
+@pytest.fixture
+def config(tmp_path, data_dir):
+    """A config file with the readers' allow-lists."""
+    def write(file_dirs=str(data_dir), http_allowed_hosts="127.0.0.1"):
+        path = tmp_path / "download.conf"
+        path.write_text("[location_strategy_filter]\n"
+                        f"file_dirs = {file_dirs}\n"
+                        f"http_allowed_hosts = {http_allowed_hosts}\n"
+                        "http_read_timeout = 2\n")
+        return ["--config-file", str(path)]
+    return write
+
+
+@pytest.fixture
+def output(tmp_path):
+    return tmp_path / "image.raw"
+
+
+def download(image_id, output, *options):
+    return main(["download", image_id, "-o", str(output), *options])
+
+
+def gets(mirror):
+    return [entry for entry in mirror.log if entry[0] == "GET"]
+
+
+@pytest.mark.parametrize("strategy, mirror_read, served_by", [
+    (MIRROR_FIRST, True, "location 1 (http store"),
+    ([], False, "location 0 (file store"),
+], ids=["store_type", "location_order"])
+def test_the_strategys_choice_is_the_location_read(
+        api, started, config, output, capsys, strategy, mirror_read,
+        served_by):
+    mirror = started(DATA)
+    image_id = api.image_with(mirror.url())
+
+    assert download(image_id, output, *config(), *strategy) == 0
+
+    assert output.read_bytes() == DATA
+    assert bool(gets(mirror)) is mirror_read
+    assert api.downloads() == []
+    assert served_by in capsys.readouterr().err
+    assert not os.path.exists(f"{output}.part")
+
+
+def test_a_mirror_that_is_down_falls_back_to_the_next_location(
+        api, config, output, capsys):
+    down = f"http://127.0.0.1:{mirrors.closed_port()}/image"
+    image_id = api.image_with(down)
+
+    assert download(image_id, output, *config(), *MIRROR_FIRST) == 0
+
+    assert output.read_bytes() == DATA
+    assert api.downloads() == []
+    assert "from location 0 (file store" in capsys.readouterr().err
+
+
+def test_nothing_readable_falls_back_to_the_image_api(api, started, output,
+                                                      capsys):
+    mirror = started(DATA)
+    image_id = api.image_with(mirror.url())
+
+    assert download(image_id, output, *MIRROR_FIRST) == 0
+
+    assert output.read_bytes() == DATA
+    assert api.downloads() == [("GET", f"/v2/images/{image_id}/file", None)]
+    assert "from the image API in" in capsys.readouterr().err
+
+
+def test_a_corrupt_mirror_is_replaced_by_the_image_api(api, started, config,
+                                                       output, capsys, caplog):
+    mirror = started(DATA, behaviour="corrupt")
+    image_id = api.image_with(mirror.url())
+
+    assert download(image_id, output, *config(file_dirs=""),
+                    *MIRROR_FIRST) == 0
+
+    assert gets(mirror)
+    assert output.read_bytes() == DATA
+    assert api.downloads() == [("GET", f"/v2/images/{image_id}/file", None)]
+    assert "location 1 sent wrong data: md5 checksum mismatch" in caplog.text
+    assert "from the image API in" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("ignore_range", [False, True],
+                         ids=["range-honoured", "range-ignored"])
+def test_a_broken_read_resumes_from_the_image_api_with_a_range(
+        api, started, config, output, capsys, ignore_range):
+    api.ignore_range = ignore_range
+    mirror = started(DATA, behaviour="dies", die_after=100_000)
+    image_id = api.image_with(mirror.url())
+
+    assert download(image_id, output, *config(file_dirs=""),
+                    *MIRROR_FIRST) == 0
+
+    assert output.read_bytes() == DATA
+    [(_, _, resumed_at)] = api.downloads()
+    offset = int(resumed_at.removeprefix("bytes=").rstrip("-"))
+    assert 0 < offset <= 100_000
+    assert (f"location 1 (http store, {mirror.url()}) up to byte {offset}, "
+            f"then the image API from byte {offset}"
+            in capsys.readouterr().err)
+
+
+def test_wrong_data_everywhere_fails_and_leaves_no_file(api, data_dir,
+                                                        output, capsys):
+    image_id = api.image_with()
+    # The store's copy rots: the image API serves the wrong bytes too.
+    (data_dir / image_id).write_bytes(bytes(len(DATA)))
+
+    assert download(image_id, output) == 1
+
+    assert "md5 checksum mismatch" in capsys.readouterr().err
+    assert list(output.parent.glob(f"{output.name}*")) == []
+
+
+def test_standard_output(api, started, config, capsysbinary):
+    mirror = started(DATA)
+    image_id = api.image_with(mirror.url())
+
+    assert download(image_id, "-", *config(), *MIRROR_FIRST) == 0
+
+    captured = capsysbinary.readouterr()
+    assert captured.out == DATA
+    assert gets(mirror)
+    assert b"to standard output from location 1" in captured.err
+
+
+def test_standard_output_never_gets_a_whole_wrong_image(api, started, config,
+                                                        capsysbinary):
+    mirror = started(DATA, behaviour="corrupt")
+    image_id = api.image_with(mirror.url())
+
+    assert download(image_id, "-", *config(file_dirs=""),
+                    *MIRROR_FIRST) == 1
+
+    captured = capsysbinary.readouterr()
+    assert len(captured.out) < len(DATA)
+    assert b"standard output cannot start over" in captured.err
+
+
+def test_an_unknown_image_fails(api, output, capsys):
+    assert download("no-such-image", output) == 1
+    assert "no-such-image" in capsys.readouterr().err
+    assert list(output.parent.glob(f"{output.name}*")) == []
+
+
+def test_an_unknown_cloud_is_a_configuration_error(api, output, capsys):
+    assert download("x", output, "--os-cloud", "no-such-cloud-7f3a") == 2
+    assert "no-such-cloud-7f3a" in capsys.readouterr().err
+
+
+def test_without_openstacksdk_it_says_what_to_install(api, output, capsys,
+                                                       monkeypatch):
+    monkeypatch.setitem(sys.modules, "openstack", None)
+    assert download("x", output) == 2
+    assert "loc-strategy-filter[client]" in capsys.readouterr().err
+
+
+def test_it_will_not_write_an_image_to_a_terminal(api, capsys, monkeypatch):
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert download("x", "-") == 2
+    assert "-o FILE" in capsys.readouterr().err
+
+
+def test_a_terminal_shows_a_progress_bar(api, output, capsys, monkeypatch):
+    image_id = api.image_with()
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+
+    assert download(image_id, output) == 0
+
+    assert "\r262.2 kB of 262.2 kB  100%" in capsys.readouterr().err
+
+
+class _Terminal:
+    def __init__(self):
+        self.written = []
+
+    def write(self, text):
+        self.written.append(text)
+
+    def flush(self):
+        pass
+
+
+def test_the_progress_bar_is_redrawn_at_most_ten_times_a_second():
+    terminal, now = _Terminal(), [0.0]
+    progress = Progress(terminal, 1000, clock=lambda: now[0])
+    for _ in range(100):  # one second of 10 ms chunks
+        now[0] += 0.01
+        progress.advance(10)
+    progress.finish()
+
+    assert 9 <= len(terminal.written) - 1 <= 11
+    assert terminal.written[-2].startswith("\r1.0 kB of 1.0 kB  100%")
+    assert terminal.written[-1] == "\n"
