@@ -13,6 +13,7 @@ from loc_strategy_filter import rewrite
 from loc_strategy_filter import routes
 from loc_strategy_filter import settings as settings_mod
 from loc_strategy_filter.download.handler import DownloadHandler
+from loc_strategy_filter.download.upstream import close_body
 
 LOG = logging.getLogger(__name__)
 
@@ -32,12 +33,6 @@ def _is_rewritable(status, headers):
         elif name == "content-encoding":
             encoding = value.strip().lower()
     return media_type == "application/json" and encoding in ("", "identity")
-
-
-def _close(app_iter):
-    close = getattr(app_iter, "close", None)
-    if close is not None:
-        close()
 
 
 class LocationStrategyFilter:
@@ -107,7 +102,7 @@ class _Exchange:
         try:
             return b"".join([*self.written, *app_iter])
         finally:
-            _close(app_iter)
+            close_body(app_iter)
 
     def _lazy(self, app_iter):
         """For an application that calls start_response when iterated."""
@@ -124,7 +119,7 @@ class _Exchange:
             if self.response is not None:
                 yield self._finish(b"".join(self.written))
         finally:
-            _close(app_iter)
+            close_body(app_iter)
 
     def _finish(self, body):
         status, headers = self.response

@@ -5,7 +5,8 @@ serve bytes itself or to hand the upstream's response on untouched.
 """
 
 
-def close_quietly(app_iter):
+def close_body(app_iter):
+    """Close a WSGI body, as a server must, if it can be closed."""
     close = getattr(app_iter, "close", None)
     if close is not None:
         close()
@@ -55,7 +56,7 @@ class HeldResponse:
             self.close()
 
     def close(self):
-        close_quietly(self._app_iter)
+        close_body(self._app_iter)
 
 
 class _Chained:
@@ -69,4 +70,4 @@ class _Chained:
         yield from self._rest
 
     def close(self):
-        close_quietly(self._app_iter)
+        close_body(self._app_iter)

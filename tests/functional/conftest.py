@@ -4,11 +4,27 @@ import pytest
 from paste import deploy
 import webob
 
+from tests.functional import mirrors
+
 SAMPLE = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir,
                       "etc", "api-paste.ini.sample")
 FILE_URL = "file:///srv/images/x"
 HTTP_URL = "http://127.0.0.1:9292/x"
 PATCH = "application/openstack-images-v2.1-json-patch"
+
+
+@pytest.fixture
+def started():
+    """Start loopback mirrors; stop them after the test."""
+    running = []
+
+    def start(*args, **kwargs):
+        running.append(mirrors.Mirror(*args, **kwargs))
+        return running[-1]
+
+    yield start
+    for mirror in running:
+        mirror.stop()
 
 
 @pytest.fixture

@@ -97,20 +97,6 @@ def api(data_dir, monkeypatch):
 
 
 @pytest.fixture
-def started():
-    """Start mirrors; stop them after the test."""
-    running = []
-
-    def start(*args, **kwargs):
-        running.append(mirrors.Mirror(*args, **kwargs))
-        return running[-1]
-
-    yield start
-    for mirror in running:
-        mirror.stop()
-
-
-@pytest.fixture
 def config(tmp_path, data_dir):
     """A config file with the readers' allow-lists."""
     def write(file_dirs=str(data_dir), http_allowed_hosts="127.0.0.1"):

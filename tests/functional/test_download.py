@@ -20,20 +20,6 @@ MIRROR_FIRST = {"location_strategy": "store_type",
 
 
 @pytest.fixture
-def started():
-    """Start mirrors; stop them after the test."""
-    running = []
-
-    def start(*args, **kwargs):
-        running.append(mirrors.Mirror(*args, **kwargs))
-        return running[-1]
-
-    yield start
-    for mirror in running:
-        mirror.stop()
-
-
-@pytest.fixture
 def stub(tmp_path):
     return StubImageAPI(data_dir=str(tmp_path), show_multiple_locations=True,
                         show_image_direct_url=True)
