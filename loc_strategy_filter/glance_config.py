@@ -15,6 +15,8 @@ GLANCE_STORE_DEFAULT_DIR = "/var/lib/glance/images"
 _DIR_OPTS = (cfg.StrOpt("filesystem_store_datadir"),
              cfg.MultiStrOpt("filesystem_store_datadirs", default=[]))
 _BACKENDS_OPT = cfg.DictOpt("enabled_backends", default={})
+# glance_store's single-store list of stores, with its default.
+_STORES_OPTS = (cfg.ListOpt("stores", default=["file", "http"]),)
 
 
 def files_glance_reads(project, program):
@@ -31,6 +33,7 @@ def register(conf):
     """Register the Glance options read here on a private ``ConfigOpts``."""
     conf.register_opt(_BACKENDS_OPT)
     conf.register_opts(_DIR_OPTS, group="glance_store")
+    conf.register_opts(_STORES_OPTS, group="glance_store")
 
 
 def _dirs_of_group(group):
@@ -49,8 +52,10 @@ def file_store_dirs(conf, project):
         if store_type.strip() == "file":
             conf.register_opts(_DIR_OPTS, group=name)
             dirs.extend(_dirs_of_group(conf[name]) or [GLANCE_STORE_DEFAULT_DIR])
-    if not conf.enabled_backends:
-        dirs.extend(_dirs_of_group(conf.glance_store))
-    if not dirs and project == "glance":
-        dirs.append(GLANCE_STORE_DEFAULT_DIR)
+    store = conf.glance_store
+    single_store_file = "file" in [name.strip() for name in store.stores]
+    if not conf.enabled_backends and single_store_file:
+        dirs.extend(_dirs_of_group(store)
+                    or ([GLANCE_STORE_DEFAULT_DIR] if project == "glance"
+                        else []))
     return tuple(dict.fromkeys(dirs))

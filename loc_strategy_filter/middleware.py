@@ -17,6 +17,10 @@ from loc_strategy_filter.download.upstream import close_body
 
 LOG = logging.getLogger(__name__)
 
+# With hide_locations, a body that cannot be checked for locations is not sent.
+_HIDDEN_FAILED = ("502 Bad Gateway", [("Content-Type", "text/plain")],
+                  b"The image API sent a body the location strategy filter "
+                  b"could not check for image locations.")
 _DROPPED_AFTER_REWRITE = frozenset(
     ("content-length", "content-md5", "etag", "transfer-encoding"))
 
@@ -123,7 +127,10 @@ class _Exchange:
 
     def _finish(self, body):
         status, headers = self.response
-        new_body = self._rewritten(body)
+        try:
+            new_body = self._rewritten(body)
+        except rewrite.UnusableBody:
+            status, headers, new_body = _HIDDEN_FAILED
         if new_body is not None:
             body = new_body
             headers = [(key, value) for key, value in headers
@@ -133,15 +140,24 @@ class _Exchange:
         return body
 
     def _rewritten(self, body):
+        """The new body, or None to send the upstream's unchanged.
+
+        With ``hide_locations`` a body the strategy cannot be applied to
+        still loses its locations (fail closed); ``UnusableBody`` when even
+        that is impossible.
+        """
         if not body:
             return None
         try:
             return rewrite.rewrite_body(body, self.call, self.settings)
         except rewrite.UnusableBody as exc:
-            LOG.warning("Image %s response for %s passed through unchanged: "
-                        "%s", self.call.value, self.environ.get("PATH_INFO"),
-                        exc)
+            LOG.warning("Image %s response for %s: %s", self.call.value,
+                        self.environ.get("PATH_INFO"), exc)
         except Exception:  # a rewrite must never cost the user the response
-            LOG.exception("Image %s response for %s passed through unchanged",
+            LOG.exception("Image %s response for %s: the strategy failed",
                           self.call.value, self.environ.get("PATH_INFO"))
+        if self.settings.hide_locations:
+            return rewrite.without_locations(body)
+        LOG.warning("Image %s response for %s passed through unchanged",
+                    self.call.value, self.environ.get("PATH_INFO"))
         return None

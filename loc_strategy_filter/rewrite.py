@@ -74,3 +74,22 @@ def rewrite_body(body, call, settings):
     # The document came from JSON, so plain json (not jsonutils' to_primitive
     # fallback) serialises it, and faster: this is the per-request hot path.
     return json.dumps(document).encode() if changed else None
+
+
+def without_locations(body):
+    """``body`` with ``locations`` removed from every image in it.
+
+    The fail-closed path of ``hide_locations``: used when the strategy could
+    not be applied, so that no location list reaches a user anyway. Raises
+    ``UnusableBody`` when the body is not JSON.
+    """
+    try:
+        document = json.loads(body)
+    except ValueError as exc:
+        raise UnusableBody(f"invalid JSON: {exc}") from None
+    images = document.get("images") if isinstance(document, dict) else None
+    for image in [document, *(images if isinstance(images, list) else [])]:
+        if isinstance(image, dict):
+            image.pop("locations", None)
+    return json.dumps(document).encode()
+

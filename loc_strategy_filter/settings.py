@@ -18,6 +18,7 @@ from loc_strategy_filter import glance_config
 from loc_strategy_filter import options
 from loc_strategy_filter import strategies
 from loc_strategy_filter.stores.base import ReaderConfig
+from loc_strategy_filter.stores.hosts import HostAllowList
 
 PASTE_CONFIG_KEYS = ("oslo_config_project", "oslo_config_file",
                      "oslo_config_program")
@@ -156,10 +157,34 @@ def from_config(conf):
         verify_checksums=switches["verify_checksums"],
         location_failure_ttl=switches["location_failure_ttl"],
         readers=ReaderConfig(
-            file_dirs=tuple(switches["file_dirs"]) or _glance_file_dirs(conf),
-            http_allowed_hosts=tuple(switches["http_allowed_hosts"]),
+            file_dirs=_checked_file_dirs(switches["file_dirs"])
+            or _glance_file_dirs(conf),
+            http_allowed_hosts=_checked_hosts(switches["http_allowed_hosts"]),
             http_connect_timeout=switches["http_connect_timeout"],
             http_read_timeout=switches["http_read_timeout"]))
+
+
+def _filter_opt(name):
+    return next(opt for opt in options.FILTER_OPTS if opt.dest == name)
+
+
+def _checked_file_dirs(dirs):
+    for path in dirs:
+        if not os.path.isabs(path):
+            raise ConfigError(_invalid(
+                options.FILTER_GROUP, _filter_opt("file_dirs"), path,
+                "not an absolute path") + " (absolute directories)")
+    return tuple(dirs)
+
+
+def _checked_hosts(entries):
+    try:
+        HostAllowList(entries)
+    except ValueError as exc:
+        raise ConfigError(_invalid(
+            options.FILTER_GROUP, _filter_opt("http_allowed_hosts"),
+            ", ".join(entries), exc) + " (host or host:port entries)") from None
+    return tuple(entries)
 
 
 def _glance_file_dirs(conf):

@@ -210,7 +210,11 @@ def _describe(index, location):
 def _candidates(image, order, readers):
     """``(index, location)`` pairs in strategy order, of the locations the
     readers' allow-lists admit; the index is the place in the image's
-    list."""
+    list. Empty for an image that is not active: the image API decides
+    whether those may be downloaded (deactivated images, for one), so
+    they are never read directly."""
+    if image.get("status") != "active":
+        return []
     try:
         locations = [location for location in locations_of(image)
                      if isinstance(location.get("url"), str)]

@@ -1,22 +1,32 @@
 """The body of a download the filter serves.
 
-A local file goes out through the server's ``wsgi.file_wrapper`` so that
-the server can use sendfile; anything else streams through the failover
-stream, which verifies and fails over as it goes.
+A local file goes out through the server's ``wsgi.file_wrapper`` so that the
+server can use sendfile; its size was checked against the image's when it
+was opened, but its bytes do not pass through the filter, so neither
+checksums nor mid-stream failover apply to it. Anything else streams through
+the failover stream, which verifies and fails over as it goes.
 """
 
+import logging
 
-class _BoundedFile:
-    """A file-like object that ends at the end of a byte range.
+LOG = logging.getLogger(__name__)
+BLOCK_SIZE = 1 << 20
 
-    It has no ``fileno``: a server must not sendfile a range, or it could
-    read past the range's end.
+
+class _FileBody:
+    """The file-like object given to ``wsgi.file_wrapper``.
+
+    ``read`` never goes past ``length`` bytes; ``fileno`` (which lets a
+    server sendfile) exists only for a whole image, whose file size was
+    checked: a server must not sendfile a range, or it could read past the
+    range's end.
     """
 
-    def __init__(self, source, length, block_size):
+    def __init__(self, source, length, whole):
         self._source = source
         self._remaining = length
-        self._block_size = block_size
+        if whole:
+            self.fileno = source.file_object.fileno
 
     def read(self, size=-1):
         if size is None or size < 0 or size > self._remaining:
@@ -24,21 +34,6 @@ class _BoundedFile:
         data = self._source.file_object.read(size)
         self._remaining -= len(data)
         return data
-
-    def close(self):
-        self._source.close()
-
-
-class _WholeFile:
-    """The whole file, with ``fileno`` for sendfile; the size was checked
-    against the image's when the file was opened."""
-
-    def __init__(self, source):
-        self._source = source
-        self.read = source.file_object.read
-        self.fileno = source.file_object.fileno
-        self.tell = source.file_object.tell
-        self.seek = source.file_object.seek
 
     def close(self):
         self._source.close()
@@ -55,11 +50,11 @@ class _StreamBody:
         self._stream.close()
 
 
-def response_body(environ, stream, source, full, block_size=1 << 20):
+def response_body(environ, stream, source, whole, image_id):
     """The WSGI body for an opened download."""
     file_wrapper = environ.get("wsgi.file_wrapper")
-    if file_wrapper is not None and hasattr(source, "file_object"):
-        filelike = (_WholeFile(source) if full else
-                    _BoundedFile(source, source.length, block_size))
-        return file_wrapper(filelike, block_size)
-    return _StreamBody(stream)
+    if file_wrapper is None or not hasattr(source, "file_object"):
+        return _StreamBody(stream)
+    LOG.info("Image %s: served by location %s (file store) through the "
+             "server's file wrapper", image_id, stream.served_by)
+    return file_wrapper(_FileBody(source, source.length, whole), BLOCK_SIZE)

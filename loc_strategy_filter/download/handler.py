@@ -64,19 +64,34 @@ class DownloadHandler:
         if (mode == "off" or VIA in environ.get("HTTP_VIA", "")
                 or "HTTP_IF_RANGE" in environ):
             return application(environ, start_response)
+        try:
+            plan = self._plan(application, environ)
+        except Exception:  # planning must never cost the user the download
+            LOG.exception("Download %s passed through: it could not be "
+                          "planned", environ.get("PATH_INFO"))
+            plan = None
+        if plan is None:
+            return application(environ, start_response)
+        if plan[0] == "steer":
+            return self._steer(application, environ, start_response, plan[1])
+        return self._serve(application, environ, start_response, *plan[1:])
+
+    def _plan(self, application, environ):
+        """``("steer", store)``, ``("serve", image, candidates)`` or None;
+        only the upstream's image record is read, no location touched."""
+        mode = self.settings.download_mode
         image = fetch_image(application, environ)
         ranked = self._ranked(image) if image else []
         if not ranked:
-            return application(environ, start_response)
+            return None
         store = _store_of(ranked[0][1])
         if mode in ("steer", "auto") and store:
-            return self._steer(application, environ, start_response, store)
+            return "steer", store
         candidates = [(index, location) for index, location in ranked
                       if self._readable(location["url"])]
         if mode in ("serve", "auto") and candidates:
-            return self._serve(application, environ, start_response,
-                               image, candidates)
-        return application(environ, start_response)
+            return "serve", image, candidates
+        return None
 
     def _ranked(self, image):
         """``(index, location)`` pairs in strategy order, recently failed
@@ -112,14 +127,30 @@ class DownloadHandler:
     def _serve(self, application, environ, start_response, image,
                candidates):
         held = HeldResponse(application, environ)
+        try:
+            opened = self._open(environ, held, image, candidates)
+        except Exception:  # before any header: the upstream's answer is there
+            LOG.exception("Download %s: the upstream's answer is sent",
+                          environ.get("PATH_INFO"))
+            opened = None
+        if opened is None:
+            return held.forward(start_response)
+        stream, source, (start, stop), size = opened
+        held.close()
+        start_response(held.status, self._headers(held, start, stop, size))
+        return body.response_body(environ, stream, source,
+                                  (start, stop) == (0, size), image.get("id"))
+
+    def _open(self, environ, held, image, candidates):
+        """The opened stream for the bytes the upstream agreed to send, or
+        None when the filter cannot serve them."""
         size = _expected_size(image)
         window = self._window(environ, held, size) if size else None
         if window is None:
-            return held.forward(start_response)
+            return None
         start, stop = window
-        full = (start, stop) == (0, size)
         verifier = None
-        if full:
+        if window == (0, size):
             verifier = Verifier(size, image.get("checksum") if
                                 self.settings.verify_checksums else None,
                                 *self._os_hash(image))
@@ -129,10 +160,8 @@ class DownloadHandler:
         try:
             source = stream.open_first()
         except NoReadableLocation:
-            return held.forward(start_response)
-        held.close()
-        start_response(held.status, self._headers(held, start, stop, size))
-        return body.response_body(environ, stream, source, full)
+            return None
+        return stream, source, window, size
 
     def _os_hash(self, image):
         if not self.settings.verify_checksums:

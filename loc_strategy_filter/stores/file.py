@@ -37,15 +37,24 @@ class FileReader:
             if not os.path.isabs(directory):
                 raise ValueError(f"file_dirs must be absolute: {directory!r}")
         self._roots = tuple(os.path.realpath(d) for d in config.file_dirs)
+        self._lexical_roots = tuple(os.path.normpath(d)
+                                    for d in config.file_dirs)
         self._chunk_size = config.chunk_size
 
     def allows(self, url):
-        """Whether ``url`` names a path inside the allowed dirs; opens and
-        stats nothing but the symbolic links on the way."""
+        """Whether ``url``'s path, as written, lies inside an allowed dir.
+
+        Purely lexical, touching no file system (a path such as
+        ``/net/host/...`` must not make an automounter connect before the
+        upstream has authorised the download); ``open`` checks the real
+        path.
+        """
         try:
-            return self._root_of(url)[0] is not None
+            path = os.path.normpath(_path_of(url))
         except ReadRefused:
             return False
+        return any(os.path.commonpath([root, path]) == root
+                   for root in self._lexical_roots)
 
     def open(self, url, start=0, stop=None):
         """``url`` opened at ``start``; see ``stores.base.Reader.open``."""

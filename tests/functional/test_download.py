@@ -277,3 +277,18 @@ def test_the_filters_own_reads_are_never_served_by_a_filter(stub, tmp_path,
     app = filtered(stub, tmp_path, **MIRROR_FIRST)
     response = download(app, image_id, Via="1.1 loc-strategy-filter")
     assert response.body == DATA and gets(mirror) == []
+
+
+def test_a_failing_strategy_passes_the_download_through(stub, tmp_path):
+    from loc_strategy_filter.settings import Settings
+    from loc_strategy_filter.stores import ReaderConfig
+
+    def broken(locations):
+        raise RuntimeError("plugin bug")
+
+    image_id = image_with(stub)
+    app = LocationStrategyFilter(stub, Settings(
+        strategy="broken", order=broken, download_mode="serve",
+        readers=ReaderConfig(file_dirs=(str(tmp_path),))))
+    response = download(app, image_id)
+    assert response.status_int == 200 and response.body == DATA

@@ -6,6 +6,7 @@ import webob
 import webob.dec
 
 from loc_strategy_filter.middleware import LocationStrategyFilter
+from loc_strategy_filter.settings import Settings
 
 FILE_URL = "file:///srv/images/x"
 HTTP_URL = "http://127.0.0.1:9292/x"
@@ -232,7 +233,6 @@ def test_a_failing_strategy_passes_the_body_through(caplog):
     def broken(locations):
         raise RuntimeError("plugin bug")
 
-    from loc_strategy_filter.settings import Settings
     upstream = json_app(image())
     expected = get(upstream, "/v2/images/a").body
     response = get(LocationStrategyFilter(
@@ -246,3 +246,29 @@ def test_factory_rejects_bad_configuration_at_load():
     with pytest.raises(ValueError, match="fiel"):
         LocationStrategyFilter.factory(
             {}, location_strategy="store_type", store_type_preference="fiel")
+
+
+def test_hide_locations_fails_closed_when_the_strategy_fails():
+    def broken(locations):
+        raise RuntimeError("plugin bug")
+
+    settings = Settings(strategy="broken", order=broken, hide_locations=True)
+    listing = {"images": [image("a"), "not an image", image("b")]}
+    for upstream, path in ((json_app(image()), "/v2/images/a"),
+                           (json_app(listing), "/v2/images")):
+        response = get(LocationStrategyFilter(upstream, settings), path)
+        assert response.status_int == 200
+        assert "locations" not in response.text
+        assert int(response.headers["Content-Length"]) == len(response.body)
+
+
+def test_hide_locations_refuses_a_body_it_cannot_check():
+    @webob.dec.wsgify
+    def upstream(request):
+        return webob.Response(body=b'{"locations": [ broken',
+                              content_type="application/json")
+
+    response = get(LocationStrategyFilter(upstream, {"hide_locations": "1"}),
+                   "/v2/images/a")
+    assert response.status_int == 502
+    assert b"locations" not in response.body.replace(b"image locations", b"")

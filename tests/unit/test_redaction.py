@@ -14,8 +14,12 @@ from loc_strategy_filter.redaction import redact_url
     ("rbd://fsid/pool/image/snap", "rbd://fsid/pool/image/snap"),
     ("file:///srv/images/x", "file:///srv/images/x"),
     ("not a url@all", "not a url@all"),
+    ("https://s3.example.com/b/k?X-Amz-Signature=abc&X-Amz-Credential=d",
+     "https://s3.example.com/b/k?***"),
+    ("swift+https://u:p@sw/v1/c/o?temp_url_sig=abc",
+     "swift+https://***@sw/v1/c/o?***"),
 ], ids=["plain", "userinfo", "slash-and-at-in-secret", "s3-key",
-        "rbd", "file", "no-scheme"])
+        "rbd", "file", "no-scheme", "presigned-query", "userinfo-and-query"])
 def test_redact_url(url, expected):
     assert redact_url(url) == expected
 
