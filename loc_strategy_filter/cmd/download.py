@@ -27,6 +27,7 @@ from loc_strategy_filter.download.failover import (
 from loc_strategy_filter.download.failures import FailureMemory
 from loc_strategy_filter.download.verify import IntegrityError, Verifier
 from loc_strategy_filter.redaction import redact_url
+from loc_strategy_filter.strategies.store_id import store_of
 from loc_strategy_filter.strategies.store_type import store_type_of
 
 NAME = "download"
@@ -200,8 +201,7 @@ class _Transfer:
 
 def _describe(index, location):
     url = location["url"]
-    metadata = location.get("metadata")
-    store = metadata.get("store") if isinstance(metadata, dict) else None
+    store = store_of(location)
     kind = f"{store_type_of(url) or 'unknown'} store"
     return (f"location {index} ({kind}{f' {store!r}' if store else ''}, "
             f"{redact_url(url)})")

@@ -39,22 +39,11 @@ class _FileBody:
         self._source.close()
 
 
-class _StreamBody:
-    def __init__(self, stream):
-        self._stream = stream
-
-    def __iter__(self):
-        return iter(self._stream.chunks())
-
-    def close(self):
-        self._stream.close()
-
-
 def response_body(environ, stream, source, whole, image_id):
     """The WSGI body for an opened download."""
     file_wrapper = environ.get("wsgi.file_wrapper")
     if file_wrapper is None or not hasattr(source, "file_object"):
-        return _StreamBody(stream)
+        return stream  # itself a WSGI body: iterable, with close()
     LOG.info("Image %s: served by location %s (file store) through the "
              "server's file wrapper", image_id, stream.served_by)
     return file_wrapper(_FileBody(source, source.length, whole), BLOCK_SIZE)

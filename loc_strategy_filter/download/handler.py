@@ -21,18 +21,13 @@ from loc_strategy_filter.download.record import internal_environ
 from loc_strategy_filter.download.upstream import HeldResponse
 from loc_strategy_filter.download.verify import Verifier
 from loc_strategy_filter.stores.http import VIA
+from loc_strategy_filter.strategies.store_id import store_of
 
 LOG = logging.getLogger(__name__)
 
 _REFUSED_PREFERENCE = (400, 403)
 _REPLACED_HEADERS = frozenset(("content-length", "content-range",
                                "content-type", "transfer-encoding"))
-
-
-def _store_of(location):
-    metadata = location.get("metadata")
-    store = metadata.get("store") if isinstance(metadata, dict) else None
-    return store if isinstance(store, str) and store.strip() else None
 
 
 def _usable_locations(image):
@@ -84,7 +79,7 @@ class DownloadHandler:
         ranked = self._ranked(image) if image else []
         if not ranked:
             return None
-        store = _store_of(ranked[0][1])
+        store = store_of(ranked[0][1])
         if mode in ("steer", "auto") and store:
             return "steer", store
         candidates = [(index, location) for index, location in ranked

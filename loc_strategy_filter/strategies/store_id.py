@@ -32,12 +32,18 @@ Related options:
 )
 
 
-def store_id_of(location):
-    """The store identifier a location names, casefolded, or None."""
+def store_of(location):
+    """The store a location names in ``metadata["store"]``, or None."""
     metadata = (location.get("metadata")
                 if isinstance(location, dict) else None)
     store = metadata.get("store") if isinstance(metadata, dict) else None
-    return store.strip().casefold() if isinstance(store, str) else None
+    return store.strip() or None if isinstance(store, str) else None
+
+
+def store_id_of(location):
+    """The store identifier a location names, casefolded, or None."""
+    store = store_of(location)
+    return store.casefold() if store else None
 
 
 def _build(store_id_preference=()):
