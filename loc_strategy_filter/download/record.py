@@ -5,7 +5,9 @@ state inside the environ, so a shallow copy of the user's environ can make a
 real Glance route the user's download to the wrong controller. The new
 environ shares only immutable values (CGI variables and HTTP headers, which
 carry the user's credentials) and the identity objects that authentication
-middleware left for the upstream.
+middleware left for the upstream: Glance's context filter sets
+``req.context``, which webob keeps in ``webob.adhoc_attrs``. That dict is
+copied, so what the upstream sets on the internal request stays there.
 """
 
 import io
@@ -17,7 +19,9 @@ from loc_strategy_filter.download.upstream import HeldResponse
 LOG = logging.getLogger(__name__)
 
 # Objects earlier filters put in the environ to say who the user is.
-IDENTITY_KEYS = ("glance.context", "keystone.token_info", "keystone.token_auth")
+IDENTITY_KEYS = ("keystone.token_info", "keystone.token_auth")
+# Where webob keeps attributes set on a request (``req.context = ...``).
+_REQUEST_ATTRS = "webob.adhoc_attrs"
 _WSGI_KEYS = ("wsgi.version", "wsgi.url_scheme", "wsgi.errors",
               "wsgi.multithread", "wsgi.multiprocess", "wsgi.run_once")
 # Headers that shape the answer to the user's download, not an image record.
@@ -37,6 +41,8 @@ def internal_environ(environ, path_info, query_string="", download=False):
              and (download or key not in _DOWNLOAD_HEADERS)}
     fresh.update((key, environ[key]) for key in (*_WSGI_KEYS, *IDENTITY_KEYS)
                  if key in environ)
+    if isinstance(environ.get(_REQUEST_ATTRS), dict):
+        fresh[_REQUEST_ATTRS] = dict(environ[_REQUEST_ATTRS])
     fresh.update({"REQUEST_METHOD": "GET", "PATH_INFO": path_info,
                   "QUERY_STRING": query_string, "wsgi.input": io.BytesIO(b"")})
     if not download:

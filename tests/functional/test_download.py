@@ -179,6 +179,37 @@ def test_upstream_refusals_pass_through_and_no_location_is_contacted(
     assert gets(mirror) == []
 
 
+class ContextFilter:
+    """Glance's context filter in miniature: it sets ``req.context``, and
+    the upstream behind it answers 500 to a request without one (as
+    Glance's controllers do)."""
+
+    def __init__(self, stub):
+        self.stub = stub
+
+    @webob.dec.wsgify
+    def __call__(self, request):
+        request.context = object()
+        return request.get_response(self._upstream)
+
+    @webob.dec.wsgify
+    def _upstream(self, request):
+        if getattr(request, "context", None) is None:
+            return webob.Response(status=500, body=b"no context")
+        return request.get_response(self.stub)
+
+
+def test_the_image_record_is_fetched_with_the_users_context(stub, tmp_path,
+                                                            started):
+    mirror = started(DATA)
+    image_id = image_with(stub, mirror.url())
+    context = ContextFilter(stub)
+    context._upstream = filtered(context._upstream, tmp_path, **MIRROR_FIRST)
+    response = download(context, image_id)
+    assert response.status_int == 200 and response.body == DATA
+    assert len(gets(mirror)) == 1, "the filter must serve from the mirror"
+
+
 @pytest.mark.parametrize("header, start, stop", [
     ("bytes=0-0", 0, 1), ("bytes=-1", len(DATA) - 1, len(DATA)),
     ("bytes=10-99", 10, 100), ("bytes=1000-", 1000, len(DATA)),

@@ -4,19 +4,30 @@ Run it with the Glance virtualenv's python:
 
     tools/glance-venv.sh && .cache/glance-venv/bin/python -m pytest tests/integration
 
-One Glance deployment (one sqlite database, one file store) is served by four
-glance-api processes under uWSGI that differ only in their paste pipeline and
-in the strategy lines of their glance-api.conf:
+Two Glance deployments, each one database and its stores, are served by
+glance-api processes under uWSGI that differ only in their paste pipeline
+and in the strategy lines of their glance-api.conf.
+
+``glance``, single-store (one file store), with Glance's ``default``
+pipeline (``unauthenticated-context``):
 
 - ``bare``: Glance's own glance-api-paste.ini, no filter;
-- ``location_order``, ``store_type``, ``hidden``: Glance's paste file with
-  the filter where our README puts it (right after the context filter,
-  before ``rootapp``; in Glance 33 these pipelines are the lines of
+- ``location_order``, ``store_type``, ``hidden``, ``steer``: Glance's paste
+  file with the filter where our README puts it (after the context filter,
+  right before ``rootapp``; in Glance 33 these pipelines are the lines of
   ``[composite:api]``), configured by the lines an operator writes in
-  glance-api.conf.
+  glance-api.conf. ``store_type`` may read the mirror.
 
-So the same image can be fetched with and without the filter. A second
-loopback HTTP server plays an http store (the "mirror").
+``multistore``, two file stores ``fast`` (the default) and ``slow``, with
+Glance's ``keystone`` pipeline minus ``authtoken`` (the tests send the
+identity headers authtoken would set; an image import needs a project):
+
+- ``bare``: no filter;
+- ``store_id``: the filter, ``store_id_preference = slow, fast``,
+  ``download_mode = steer``.
+
+So the same image can be fetched with and without the filter. Loopback
+HTTP servers play http stores ("mirrors").
 
 Nothing here is skipped: if Glance cannot start, every test fails with its
 log. A python without Glance that collects the whole tree (``pytest`` in the
@@ -24,8 +35,10 @@ dev venv) leaves this directory out and says so; asked for by path, the
 tier fails instead.
 """
 
+import dataclasses
 import importlib.util
 import pathlib
+import uuid
 
 import pytest
 
@@ -40,8 +53,24 @@ STORE_TYPE = {
     "store_type_location_strategy": {"store_type_preference": "http, file"},
 }
 HIDE_LOCATIONS = {"location_strategy_filter": {"hide_locations": "true"}}
+READ_THE_MIRRORS = {
+    "location_strategy_filter": {"http_allowed_hosts": "127.0.0.1"}}
+STEER = {"location_strategy_filter": {"download_mode": "steer"}}
+FILE_STORES = ("fast", "slow")
+STORE_ID = {
+    "DEFAULT": {"location_strategy": "store_id"},
+    "store_id_location_strategy": {"store_id_preference": "slow, fast"},
+}
+# What keystonemiddleware's authtoken tells Glance's context filter.
+IDENTITY = {"X-Identity-Status": "Confirmed", "X-User-Id": "tester",
+            "X-Project-Id": "tests", "X-Roles": "admin,member,reader"}
 
-_DEPLOYMENT = pytest.StashKey()
+DATA = bytes(range(256)) * 256
+# The headers of a download that describe its body.
+DOWNLOAD_HEADERS = ("Content-Type", "Content-Length", "Content-MD5",
+                    "Content-Range")
+
+_DEPLOYMENT = pytest.StashKey()  # the deployments, for failure reports
 _LEFT_OUT = pytest.StashKey()
 
 
@@ -77,13 +106,18 @@ def pytest_terminal_summary(terminalreporter, config):
 def pytest_runtest_makereport(item, call):
     """A failing test shows the end of every glance-api log."""
     report = yield
-    deployment = item.config.stash.get(_DEPLOYMENT, None)
-    if report.failed and deployment is not None:
-        for server in deployment.servers.values():
+    deployments = item.config.stash.get(_DEPLOYMENT, ())
+    if report.failed:
+        for server in (server for deployment in deployments
+                       for server in deployment.servers.values()):
             report.sections.append(
                 (f"glance-api '{server.name}' ({server.log_path})",
                  server.log_tail(40)))
     return report
+
+
+def unique_name(prefix):
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture(scope="session")
@@ -97,32 +131,118 @@ def mirror():
 
 
 @pytest.fixture(scope="session")
-def glance_deployment(tmp_path_factory, mirror, pytestconfig):
-    """The running deployment: its servers by name, under ``servers``."""
+def doomed_mirror():
+    """A second http store, for the test that stops it."""
+    from tests.integration.mirror import Mirror
+
+    server = Mirror().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def glance_deployments(tmp_path_factory, mirror, doomed_mirror, pytestconfig):
+    """Both running deployments, by name; all their servers start at once."""
     from tests.integration import glance_api
 
-    deployment = glance_api.Deployment(tmp_path_factory.mktemp("glance"),
-                                       mirror.port)
-    pytestconfig.stash[_DEPLOYMENT] = deployment
+    mirror_ports = [mirror.port, doomed_mirror.port]
+    single = glance_api.Deployment(
+        "glance", tmp_path_factory.mktemp("glance"), mirror_ports)
+    multi = glance_api.Deployment(
+        "multistore", tmp_path_factory.mktemp("multistore"), mirror_ports,
+        file_stores=FILE_STORES, identity=IDENTITY)
+    deployments = [single, multi]
+    pytestconfig.stash[_DEPLOYMENT] = deployments
     try:
         try:
-            deployment.add("bare", filtered=False)
-            deployment.add("location_order", LOCATION_ORDER)
-            deployment.add("store_type", STORE_TYPE)
-            deployment.add("hidden", glance_api.merge_sections(
+            single.add("bare", filtered=False)
+            single.add("location_order", LOCATION_ORDER)
+            single.add("store_type", glance_api.merge_sections(
+                STORE_TYPE, READ_THE_MIRRORS))
+            single.add("hidden", glance_api.merge_sections(
                 STORE_TYPE, HIDE_LOCATIONS))
-            deployment.start()
+            single.add("steer", glance_api.merge_sections(STORE_TYPE, STEER))
+            multi.add("bare", filtered=False)
+            multi.add("store_id", glance_api.merge_sections(STORE_ID, STEER))
+            glance_api.start_all(deployments)
         except glance_api.StartError as exc:
             pytest.fail(str(exc), pytrace=False)
-        yield deployment
+        yield {deployment.name: deployment for deployment in deployments}
     finally:
-        deployment.stop()
+        glance_api.stop_all(deployments)
+
+
+@pytest.fixture(scope="session")
+def glance_deployment(glance_deployments):
+    """The single-store deployment: its servers by name, under ``servers``."""
+    return glance_deployments["glance"]
+
+
+@pytest.fixture(scope="session")
+def multistore_deployment(glance_deployments):
+    return glance_deployments["multistore"]
+
+
+def _clients(deployment):
+    from tests.integration.image_api import ImageApi
+
+    return {name: ImageApi(server.url, server.headers)
+            for name, server in deployment.servers.items()}
 
 
 @pytest.fixture(scope="session")
 def glance(glance_deployment):
-    """A client for each of the four servers, by name."""
-    from tests.integration.image_api import ImageApi
+    """A client for each single-store server, by name."""
+    return _clients(glance_deployment)
 
-    return {name: ImageApi(server.url)
-            for name, server in glance_deployment.servers.items()}
+
+@pytest.fixture(scope="session")
+def multistore(multistore_deployment):
+    """A client for each multi-store server, by name."""
+    return _clients(multistore_deployment)
+
+
+@dataclasses.dataclass
+class OriginalCase:
+    """An image with a file location (from its upload) and then an http
+    one, made through the ``store_type`` server."""
+
+    name: str
+    image_id: str
+    file_url: str
+    file_path: pathlib.Path
+    mirror_path: str
+    mirror_url: str
+    mirror_requests: list
+    created: object
+    located: object
+
+
+@pytest.fixture(scope="session")
+def original_case(glance, glance_deployment, mirror):
+    """The original Glance test case: create, upload, add the mirror."""
+    api = glance["store_type"]
+    name = unique_name("original")
+    created = api.create(name=name)
+    assert created.status_code == 201, created.text
+    image_id = created.json()["id"]
+    uploaded = api.upload(image_id, DATA)
+    assert uploaded.status_code == 204, uploaded.text
+    mirror_path = f"/images/{image_id}"
+    mirror_url = mirror.publish(mirror_path, DATA)
+    located = api.add_location(image_id, mirror_url)
+    assert located.status_code == 200, located.text
+    file_path = glance_deployment.images_dir / image_id
+    return OriginalCase(
+        name=name, image_id=image_id, file_url=f"file://{file_path}",
+        file_path=file_path, mirror_path=mirror_path, mirror_url=mirror_url,
+        mirror_requests=mirror.requests_for(mirror_path),
+        created=created, located=located)
+
+
+def sdk_connection(api):
+    """An openstacksdk connection to ``api``'s server, without auth."""
+    import openstack
+
+    return openstack.connect(auth_type="none", auth={"endpoint": api.url},
+                             load_yaml_config=False, load_envvars=False)

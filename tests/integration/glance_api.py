@@ -11,13 +11,14 @@ and ``/etc/``. Each server here gets its own ``HOME`` with the files in
 read the same file, as both read ``/etc/glance/glance-api.conf`` in a
 standard installation.
 
-Several servers share one database, file store and staging area: they are
-one Glance deployment, seen through differently configured API servers.
+Several servers share one database, stores and staging area: they are one
+Glance deployment, seen through differently configured API servers.
 """
 
 import importlib.metadata
 import os
 import pathlib
+import shutil
 import signal
 import socket
 import subprocess
@@ -68,28 +69,57 @@ def shipped_paste_ini():
     raise StartError("Glance's installed files hold no glance-api-paste.ini")
 
 
-def with_filter(paste_ini):
-    """``paste_ini`` with the filter added as the README says: in every
-    pipeline of ``[composite:api]``, right after the context filter."""
-    lines, section, inserted = [], None, []
+def _edit_pipelines(paste_ini, edit):
+    """``paste_ini`` with each pipeline line of ``[composite:api]`` (flavor
+    = names) replaced by ``edit(flavor, names)``; returns the text and the
+    flavors seen."""
+    lines, section, flavors = [], None, []
     for line in paste_ini.splitlines():
         stripped = line.strip()
         if stripped.startswith("[") and stripped.endswith("]"):
             section = stripped[1:-1]
-        elif section == "composite:api" and "=" in line:
-            key, value = (part.strip() for part in line.split("=", 1))
-            names = value.split()
-            context = [name for name in names if name in _CONTEXT_FILTERS]
-            if context:
-                names.insert(names.index(context[0]) + 1, FILTER_NAME)
-                line = f"{key} = {' '.join(names)}"
-                inserted.append(key)
+        elif (section == "composite:api" and "=" in line
+              and not stripped.startswith("paste.")):
+            flavor, names = (part.strip() for part in line.split("=", 1))
+            line = f"{flavor} = {' '.join(edit(flavor, names.split()))}"
+            flavors.append(flavor)
         lines.append(line)
-    if "default" not in inserted:
+    return "\n".join(lines) + "\n", flavors
+
+
+def with_filter(paste_ini):
+    """``paste_ini`` with the filter added as the README says: in every
+    pipeline of ``[composite:api]``, after the context filter (and after
+    ``cache``), right before ``rootapp``."""
+    def insert(flavor, names):
+        if names[-1] != "rootapp" or not set(names) & set(_CONTEXT_FILTERS):
+            raise StartError(
+                "Glance's glance-api-paste.ini has changed: pipeline "
+                f"{flavor!r} of [composite:api] has no context filter or "
+                "does not end with rootapp")
+        return [*names[:-1], FILTER_NAME, names[-1]]
+
+    text, flavors = _edit_pipelines(paste_ini, insert)
+    if "default" not in flavors:
         raise StartError("Glance's glance-api-paste.ini has changed: no "
-                         "'default' pipeline with a context filter in "
-                         "[composite:api]")
-    return "\n".join(lines) + "\n" + FILTER_SECTION
+                         "'default' pipeline in [composite:api]")
+    return text + FILTER_SECTION
+
+
+def without_authtoken(paste_ini):
+    """``paste_ini`` whose ``keystone`` pipelines have no ``authtoken``:
+    their ``context`` filter trusts the identity headers authtoken would
+    have set, which the tests send themselves."""
+    def drop(flavor, names):
+        if flavor.startswith("keystone"):
+            return [name for name in names if name != "authtoken"]
+        return names
+
+    text, flavors = _edit_pipelines(paste_ini, drop)
+    if "keystone" not in flavors:
+        raise StartError("Glance's glance-api-paste.ini has changed: no "
+                         "'keystone' pipeline in [composite:api]")
+    return text
 
 
 def render_ini(sections):
@@ -115,58 +145,103 @@ def free_port():
 
 
 class Deployment:
-    """One Glance deployment: shared database and stores, any number of
-    API servers with their own glance-api.conf and paste file."""
+    """One Glance deployment: one database and its stores, any number of
+    API servers with their own glance-api.conf and paste file.
 
-    def __init__(self, root, mirror_port):
+    With ``file_stores`` (store ids) it is a multi-store Glance whose file
+    stores each have their own directory, the first being the default one.
+    With ``identity`` (the headers keystonemiddleware's authtoken sets) its
+    servers run Glance's ``keystone`` pipeline without authtoken, so that
+    Glance's ``context`` filter makes a project member of the caller, as it
+    does behind authtoken; without it they run the ``default`` pipeline,
+    whose ``unauthenticated-context`` has no project (so it cannot own the
+    task of an image import).
+    """
+
+    def __init__(self, name, root, mirror_ports, file_stores=(),
+                 identity=None):
+        self.name = name
         self.root = pathlib.Path(root)
-        self.mirror_port = mirror_port
+        self.mirror_ports = list(mirror_ports)
+        self.file_stores = tuple(file_stores)
+        self.identity = dict(identity or {})
         self.images_dir = self.root / "images"
         self.servers = {}
-        for folder in ("images", "staging"):
+        for folder in ("images", "staging", "tasks",
+                       *(f"stores/{store}" for store in self.file_stores)):
             (self.root / folder).mkdir(parents=True, exist_ok=True)
-        # No Keystone: every caller gets Glance's unauthenticated context,
-        # which is flagged admin but has no roles; this lets it pass the
-        # admin rules of Glance's (new, default) policies.
+        # Without Keystone, every caller must pass the admin rules of
+        # Glance's (new, default) policies.
         (self.root / "policy.yaml").write_text('"context_is_admin": "@"\n')
+
+    @property
+    def database(self):
+        return self.root / "glance.sqlite"
+
+    def store_dir(self, store):
+        """The directory of file store ``store`` (multi-store)."""
+        return self.root / "stores" / store
 
     def common_config(self):
         """What every server's glance-api.conf says, apart from the
         strategy lines."""
-        return {
+        ports = ", ".join(str(port) for port in self.mirror_ports)
+        return merge_sections({
             "DEFAULT": {
                 "show_multiple_locations": "True",
                 "show_image_direct_url": "True",
-                "node_staging_uri": f"file://{self.root / 'staging'}",
             },
-            # Empty flavor: the app is [composite:glance-api], whose
-            # pipeline is the 'default' one, with unauthenticated-context.
-            "paste_deploy": {"flavor": ""},
-            "database": {
-                "connection": f"sqlite:///{self.root / 'glance.sqlite'}"},
-            "glance_store": {
-                "stores": "file, http",
-                "default_store": "file",
-                "filesystem_store_datadir": str(self.images_dir),
-            },
+            # The app is [composite:glance-api(-keystone)], whose pipeline
+            # is the 'default' (or 'keystone') one.
+            "paste_deploy": {"flavor": "keystone" if self.identity else ""},
+            "database": {"connection": f"sqlite:///{self.database}"},
             "oslo_policy": {"policy_file": str(self.root / "policy.yaml")},
             # Glance checks a new http location (one HEAD) only on hosts
             # and ports allowed here.
             "import_filtering_opts": {
                 "allowed_hosts": "[127.0.0.1]",
-                "allowed_ports": f"[{self.mirror_port}]",
+                "allowed_ports": f"[{ports}]",
             },
+        }, self._store_config())
+
+    def _store_config(self):
+        if not self.file_stores:
+            return {
+                "DEFAULT": {
+                    "node_staging_uri": f"file://{self.root / 'staging'}"},
+                "glance_store": {
+                    "stores": "file, http",
+                    "default_store": "file",
+                    "filesystem_store_datadir": str(self.images_dir),
+                },
+            }
+        config = {
+            "DEFAULT": {"enabled_backends": ", ".join(
+                f"{store}:file" for store in self.file_stores)},
+            "glance_store": {"default_backend": self.file_stores[0]},
+            # Multi-store Glance stages imports in its reserved stores.
+            "os_glance_staging_store": {
+                "filesystem_store_datadir": str(self.root / "staging")},
+            "os_glance_tasks_store": {
+                "filesystem_store_datadir": str(self.root / "tasks")},
         }
+        for store in self.file_stores:
+            config[store] = {"filesystem_store_datadir":
+                             str(self.store_dir(store))}
+        return config
 
     def add(self, name, operator_config=None, filtered=True):
         """A server whose glance-api.conf adds ``operator_config``
         (``{section: {key: value}}``), with or without the filter."""
         paste_ini = shipped_paste_ini()
+        if self.identity:
+            paste_ini = without_authtoken(paste_ini)
         server = GlanceApi(
-            name, self.root / name,
+            f"{self.name}/{name}", self.root / name,
             glance_api_conf=render_ini(merge_sections(
                 self.common_config(), operator_config or {})),
-            paste_ini=with_filter(paste_ini) if filtered else paste_ini)
+            paste_ini=with_filter(paste_ini) if filtered else paste_ini,
+            headers=self.identity)
         self.servers[name] = server
         return server
 
@@ -182,27 +257,45 @@ class Deployment:
                              + result.stdout + result.stderr)
 
     def start(self, timeout=90):
-        """Start every server at once, and wait until all answer."""
-        self.sync_database()
-        for server in self.servers.values():
-            server.start()
-        deadline = time.monotonic() + timeout
-        for server in self.servers.values():
-            server.wait_ready(deadline)
+        start_all([self], timeout)
 
     def stop(self):
-        """Stop every server, all at once (each takes about a second)."""
-        for server in self.servers.values():
-            server.terminate()
-        for server in self.servers.values():
-            server.stop()
+        stop_all([self])
+
+
+def start_all(deployments, timeout=90):
+    """Start every server of every deployment at once, and wait until all
+    answer. The first deployment's new database is copied to the others
+    (an empty schema: one ``db sync`` costs a second)."""
+    first, *others = deployments
+    first.sync_database()
+    for deployment in others:
+        shutil.copyfile(first.database, deployment.database)
+    servers = [server for deployment in deployments
+               for server in deployment.servers.values()]
+    for server in servers:
+        server.start()
+    deadline = time.monotonic() + timeout
+    for server in servers:
+        server.wait_ready(deadline)
+
+
+def stop_all(deployments):
+    """Stop every server, all at once (each takes about a second)."""
+    servers = [server for deployment in deployments
+               for server in deployment.servers.values()]
+    for server in servers:
+        server.terminate()
+    for server in servers:
+        server.stop()
 
 
 class GlanceApi:
     """One glance-api process under uWSGI, on 127.0.0.1 and a free port."""
 
-    def __init__(self, name, home, glance_api_conf, paste_ini):
+    def __init__(self, name, home, glance_api_conf, paste_ini, headers=None):
         self.name = name
+        self.headers = dict(headers or {})
         self.home = pathlib.Path(home)
         self.config_dir = self.home / ".glance"
         self.config_dir.mkdir(parents=True, exist_ok=True)
@@ -252,7 +345,7 @@ class GlanceApi:
                     f"exited with status {self.process.returncode}"))
             try:
                 response = requests.get(f"{self.url}/v2/images?limit=1",
-                                        timeout=5)
+                                        headers=self.headers, timeout=5)
             except requests.ConnectionError:
                 if time.monotonic() > deadline:
                     raise StartError(self._failure("did not answer in time"))
@@ -286,11 +379,21 @@ class GlanceApi:
         except ProcessLookupError:
             pass
 
-    def log(self):
+    def log(self, since=0):
+        """The log, from byte ``since`` (a ``log_end()``) on."""
         try:
-            return self.log_path.read_text(errors="replace")
+            with open(self.log_path, "rb") as log:
+                log.seek(since)
+                return log.read().decode(errors="replace")
         except FileNotFoundError:
             return ""
+
+    def log_end(self):
+        """Where the log ends now."""
+        try:
+            return self.log_path.stat().st_size
+        except FileNotFoundError:
+            return 0
 
     def log_tail(self, lines=60):
         return "\n".join(self.log().splitlines()[-lines:])

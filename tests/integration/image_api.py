@@ -4,17 +4,21 @@ The tests compare bodies byte for byte, so this client never parses or
 retries anything: it returns the ``requests.Response``.
 """
 
+import time
+
 import requests
 
 PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
 
 
 class ImageApi:
-    """The Glance v2 image calls the scenarios make, against ``url``."""
+    """The Glance v2 image calls the scenarios make, against ``url``, with
+    ``headers`` (the caller's identity, where the server wants one)."""
 
-    def __init__(self, url):
+    def __init__(self, url, headers=None):
         self.url = url
         self.session = requests.Session()
+        self.session.headers.update(headers or {})
 
     def call(self, method, path, **kwargs):
         kwargs.setdefault("timeout", 30)
@@ -24,18 +28,22 @@ class ImageApi:
         fields = {"disk_format": "raw", "container_format": "bare", **fields}
         return self.call("POST", "/v2/images", json=fields)
 
-    def upload(self, image_id, data):
+    def upload(self, image_id, data, store=None):
+        headers = {"Content-Type": "application/octet-stream"}
+        if store is not None:
+            headers["X-Image-Meta-Store"] = store
         return self.call("PUT", f"/v2/images/{image_id}/file", data=data,
-                         headers={"Content-Type": "application/octet-stream"})
+                         headers=headers)
 
     def patch(self, image_id, *operations):
         return self.call("PATCH", f"/v2/images/{image_id}",
                          json=list(operations),
                          headers={"Content-Type": PATCH_TYPE})
 
-    def add_location(self, image_id, url):
+    def add_location(self, image_id, url, metadata=None):
         return self.patch(image_id, {"op": "add", "path": "/locations/-",
-                                     "value": {"url": url, "metadata": {}}})
+                                     "value": {"url": url,
+                                               "metadata": metadata or {}}})
 
     def show(self, image_id):
         return self.call("GET", f"/v2/images/{image_id}")
@@ -43,8 +51,31 @@ class ImageApi:
     def list(self, **params):
         return self.call("GET", "/v2/images", params=params)
 
-    def download(self, image_id):
-        return self.call("GET", f"/v2/images/{image_id}/file")
+    def download(self, image_id, byte_range=None, **params):
+        """``GET .../file``; ``byte_range`` is a ``Range`` value, and
+        ``params`` the query (``prefer="slow"``)."""
+        headers = {"Range": byte_range} if byte_range else {}
+        return self.call("GET", f"/v2/images/{image_id}/file",
+                         headers=headers, params=params)
+
+    def copy_to_stores(self, image_id, *stores):
+        """Start the ``copy-image`` import (multi-store)."""
+        return self.call("POST", f"/v2/images/{image_id}/import", json={
+            "method": {"name": "copy-image"}, "stores": list(stores)})
+
+    def wait_for_stores(self, image_id, *stores, timeout=30):
+        """The image record, once it lists ``stores``; AssertionError with
+        the record if an import fails or it takes too long."""
+        deadline = time.monotonic() + timeout
+        while True:
+            image = self.show(image_id).json()
+            if set(stores) <= set(image.get("stores", "").split(",")):
+                return image
+            if image.get("os_glance_failed_import") or (
+                    time.monotonic() > deadline):
+                raise AssertionError(f"image {image_id} is not in stores "
+                                     f"{stores}: {image}")
+            time.sleep(0.05)
 
     def delete(self, image_id):
         return self.call("DELETE", f"/v2/images/{image_id}")

@@ -1,12 +1,45 @@
 """A loopback HTTP server standing in for an http image store.
 
 Glance checks a new http location with one HEAD (it needs the size), so the
-mirror answers HEAD with ``Content-Length`` and keeps a log of every request
-it saw: a test can tell whether anything read the image from it.
+mirror answers HEAD with ``Content-Length``. It answers a GET with one byte
+range with 206, as a real web server does, and keeps a log of every request
+it saw, headers included: a test can tell whether anything read the image
+from it, and who (the filter says ``Via: 1.1 loc-strategy-filter``).
 """
 
+import dataclasses
 import http.server
+import re
 import threading
+
+FILTER_VIA = "1.1 loc-strategy-filter"
+_RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)\Z")
+
+
+@dataclasses.dataclass(frozen=True)
+class Seen:
+    """One request in the mirror's access log."""
+
+    method: str
+    path: str
+    headers: dict
+
+    @property
+    def from_filter(self):
+        return self.headers.get("Via") == FILTER_VIA
+
+
+def _byte_range(header, size):
+    """``(start, stop)`` of a satisfiable single range, else None."""
+    match = _RANGE.match(header or "")
+    if not match or not any(match.groups()) or size == 0:
+        return None
+    first, last = (int(group) if group else None for group in match.groups())
+    if first is None:
+        return max(size - last, 0), size
+    if first >= size or (last is not None and last < first):
+        return None
+    return first, size if last is None else min(last + 1, size)
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -20,20 +53,36 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _answer(self, send_body):
         mirror = self.server.mirror
-        mirror.requests.append((self.command, self.path))
+        mirror.requests.append(Seen(self.command, self.path,
+                                    dict(self.headers.items())))
         data = mirror.files.get(self.path)
         if data is None:
             self.send_error(404)
             return
-        self.send_response(200)
+        window = _byte_range(self.headers.get("Range"), len(data))
+        if window is None:
+            self.send_response(200)
+            start, stop = 0, len(data)
+        else:
+            self.send_response(206)
+            start, stop = window
+            self.send_header("Content-Range",
+                             f"bytes {start}-{stop - 1}/{len(data)}")
         self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Content-Length", str(stop - start))
         self.end_headers()
         if send_body:
-            self.wfile.write(data)
+            self.wfile.write(data[start:stop])
 
     def log_message(self, format, *args):
         """Quiet: the access log is ``Mirror.requests``."""
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        """Quiet: a reader may hang up once it has the bytes it wanted."""
 
 
 class Mirror:
@@ -42,16 +91,16 @@ class Mirror:
     def __init__(self):
         self.files = {}
         self.requests = []
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                                       _Handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.mirror = self
+        self._port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         name="mirror", daemon=True)
+        self._stopped = False
 
     @property
     def port(self):
-        return self._server.server_address[1]
+        return self._port
 
     def publish(self, path, data):
         """Serve ``data`` at ``path``; returns its URL."""
@@ -59,13 +108,23 @@ class Mirror:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def requests_for(self, path):
-        return [method for method, seen in self.requests if seen == path]
+        """The methods of the requests for ``path``, in order."""
+        return [seen.method for seen in self.seen(path)]
+
+    def seen(self, path, since=0):
+        """The requests for ``path``, from the ``since``-th request on."""
+        return [seen for seen in self.requests[since:] if seen.path == path]
 
     def start(self):
         self._thread.start()
         return self
 
     def stop(self):
-        self._server.shutdown()
+        """Stop serving and close the port: connections are refused."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._thread.is_alive():
+            self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)

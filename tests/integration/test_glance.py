@@ -1,13 +1,12 @@
-"""The filter inside the real Glance image API, as its users see it.
+"""The filter inside the real Glance image API: image records, as its
+users see them.
 
 Servers (see conftest): ``bare`` is Glance without the filter;
 ``location_order``, ``store_type`` (``store_type_preference = http, file``)
 and ``hidden`` (the same, with ``hide_locations = true``) have the filter.
-All four serve the same images.
+All serve the same images. Downloads: ``test_download.py``.
 """
 
-import dataclasses
-import hashlib
 import re
 import time
 import uuid
@@ -16,51 +15,12 @@ import pytest
 
 from tests.integration import conftest
 from tests.integration import glance_api
-
-DATA = bytes(range(256)) * 256
+from tests.integration.conftest import (
+    DATA, DOWNLOAD_HEADERS, sdk_connection, unique_name)
 
 
 def urls(image):
     return [location["url"] for location in image["locations"]]
-
-
-def unique_name(prefix):
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-@dataclasses.dataclass
-class OriginalCase:
-    """An image with a file location (from its upload) and then an http
-    one, made through the ``store_type`` server."""
-
-    name: str
-    image_id: str
-    file_url: str
-    mirror_url: str
-    mirror_requests: list
-    created: object
-    located: object
-
-
-@pytest.fixture(scope="module")
-def original_case(glance, glance_deployment, mirror):
-    """The original Glance test case: create, upload, add the mirror."""
-    api = glance["store_type"]
-    name = unique_name("original")
-    created = api.create(name=name)
-    assert created.status_code == 201, created.text
-    image_id = created.json()["id"]
-    uploaded = api.upload(image_id, DATA)
-    assert uploaded.status_code == 204, uploaded.text
-    path = f"/images/{image_id}"
-    mirror_url = mirror.publish(path, DATA)
-    located = api.add_location(image_id, mirror_url)
-    assert located.status_code == 200, located.text
-    return OriginalCase(
-        name=name, image_id=image_id,
-        file_url=f"file://{glance_deployment.images_dir}/{image_id}",
-        mirror_url=mirror_url, mirror_requests=mirror.requests_for(path),
-        created=created, located=located)
 
 
 def best_url(case, which):
@@ -224,6 +184,18 @@ def test_location_order_history_matches_glance(twin_histories, step):
     assert _normalized(filtered, filtered_id) == _normalized(bare, bare_id)
 
 
+def test_location_order_download_headers_match_glance(twin_histories):
+    """Under location_order the twin's file location is the best, which
+    the filter serves itself (test_download shows that it does), with
+    Glance's headers."""
+    bare = twin_histories["bare"][1]["download"]
+    filtered = twin_histories["location_order"][1]["download"]
+
+    assert ({name: filtered.headers.get(name) for name in DOWNLOAD_HEADERS}
+            == {name: bare.headers.get(name) for name in DOWNLOAD_HEADERS})
+    assert bare.headers.get("Content-MD5") is not None
+
+
 def store_type_rewrite(image, case):
     """What the docs say ``store_type`` (http, file) does to this image."""
     by_url = {location["url"]: location for location in image["locations"]}
@@ -272,32 +244,7 @@ def test_errors_pass_through(glance, server):
                        glance["bare"].show(missing))
 
 
-# --- Download ----------------------------------------------------------------
-
-def test_download_passes_through_to_glance(glance, original_case, mirror):
-    """Downloads are not steered yet: Glance serves them from its own store
-    (the mirror is not read), byte for byte, with Glance's headers."""
-    glance_answer = glance["bare"].download(original_case.image_id)
-    answer = glance["store_type"].download(original_case.image_id)
-    image = glance["bare"].show(original_case.image_id).json()
-
-    assert answer.status_code == glance_answer.status_code == 200
-    assert answer.content == DATA
-    assert hashlib.md5(answer.content).hexdigest() == image["checksum"]
-    for header in ("Content-Type", "Content-Length", "Content-MD5"):
-        assert answer.headers.get(header) == glance_answer.headers.get(header)
-    mirror_path = f"/images/{original_case.image_id}"
-    assert "GET" not in mirror.requests_for(mirror_path)
-
-
 # --- Through openstacksdk ----------------------------------------------------
-
-def sdk_connection(api):
-    import openstack
-
-    return openstack.connect(auth_type="none", auth={"endpoint": api.url},
-                             load_yaml_config=False, load_envvars=False)
-
 
 @pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
 @ORIGINAL_CASE
