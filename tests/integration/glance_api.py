@@ -343,10 +343,15 @@ class GlanceApi:
                     continue
                 raise StartError(self._failure(
                     f"exited with status {self.process.returncode}"))
+            # uWSGI's master accepts connections before its worker has
+            # loaded Glance: on a cold machine, with every server loading at
+            # once, the first answer may take many seconds.
+            remaining = max(deadline - time.monotonic(), 1)
             try:
                 response = requests.get(f"{self.url}/v2/images?limit=1",
-                                        headers=self.headers, timeout=5)
-            except requests.ConnectionError:
+                                        headers=self.headers,
+                                        timeout=(1, remaining))
+            except (requests.ConnectionError, requests.Timeout):
                 if time.monotonic() > deadline:
                     raise StartError(self._failure("did not answer in time"))
                 time.sleep(0.1)
