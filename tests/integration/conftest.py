@@ -23,6 +23,7 @@ Glance's ``keystone`` pipeline minus ``authtoken`` (the tests send the
 identity headers authtoken would set; an image import needs a project):
 
 - ``bare``: no filter;
+- ``location_order``: the filter, by default (``download_mode = auto``);
 - ``store_id``: the filter, ``store_id_preference = slow, fast``,
   ``download_mode = steer``.
 
@@ -163,6 +164,7 @@ def glance_deployments(tmp_path_factory, mirror, doomed_mirror, pytestconfig):
                 STORE_TYPE, HIDE_LOCATIONS))
             single.add("steer", glance_api.merge_sections(STORE_TYPE, STEER))
             multi.add("bare", filtered=False)
+            multi.add("location_order", LOCATION_ORDER)
             multi.add("store_id", glance_api.merge_sections(STORE_ID, STEER))
             glance_api.start_all(deployments)
         except glance_api.StartError as exc:

@@ -100,9 +100,11 @@ def test_download_fails_over_to_the_file_when_the_mirror_is_down(
 
     log = whole_download_log(glance, glance_deployment, "store_type", image_id)
 
-    # The filter did try the mirror first (glance-api's log says so).
+    # The filter tried the mirror first, then served Glance's file itself
+    # (glance-api's log says so; Glance alone would not mention either).
     assert (f"Image {image_id}: location 1 ({mirror_url}) failed at byte 0"
             in log)
+    assert f"Image {image_id}: served by location 0 (file store)" in log
 
 
 RANGES = {"bytes=0-0": slice(0, 1), "bytes=-1": slice(-1, None),

@@ -236,6 +236,18 @@ def test_hidden_show_changes_only_locations_and_direct_url(glance,
     assert image == expected
 
 
+def test_hidden_list_changes_only_locations_and_direct_url(glance,
+                                                           original_case):
+    glance_answer = glance["bare"].list(name=original_case.name).json()
+    answer = glance["hidden"].list(name=original_case.name).json()
+
+    expected = [store_type_rewrite(image, original_case)
+                for image in glance_answer["images"]]
+    for image in expected:
+        del image["locations"]
+    assert answer == {**glance_answer, "images": expected}
+
+
 @pytest.mark.parametrize("server", ["location_order", "store_type", "hidden"])
 def test_errors_pass_through(glance, server):
     missing = str(uuid.uuid4())

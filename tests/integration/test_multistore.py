@@ -17,7 +17,7 @@ import hashlib
 
 import pytest
 
-from tests.integration.conftest import DATA, unique_name
+from tests.integration.conftest import DATA, DOWNLOAD_HEADERS, unique_name
 from tests.integration.file_watch import FileWatch
 
 
@@ -108,6 +108,41 @@ def test_steered_download_is_read_from_the_preferred_store(multistore, copies):
     assert (hashlib.md5(answer.content).hexdigest() == checksum
             == answer.headers["Content-MD5"])
     assert read == {"slow"}
+
+
+def test_steered_download_has_glances_headers(multistore, copies):
+    glance_answer = multistore["bare"].download(copies.image_id)
+    answer = multistore["store_id"].download(copies.image_id)
+
+    assert {name: answer.headers.get(name) for name in DOWNLOAD_HEADERS} == {
+        name: glance_answer.headers.get(name) for name in DOWNLOAD_HEADERS}
+
+
+@pytest.mark.parametrize("call", ["show", "list", "download"])
+def test_location_order_answers_as_glance_does(multistore,
+                                               multistore_deployment, copies,
+                                               call):
+    """The image is in its upload order already: the filter changes
+    nothing, and its steered download (``?prefer=fast``, the best
+    location's store) reads what Glance alone reads."""
+    def answer(server):
+        api = multistore[server]
+        if call == "list":
+            return api.list(name=copies.name)
+        return getattr(api, call)(copies.image_id)
+
+    glance_answer = answer("bare")
+    server = multistore_deployment.servers["location_order"]
+    log_start = server.log_end()
+    filtered, read = stores_read(copies, lambda: answer("location_order"))
+
+    assert filtered.status_code == glance_answer.status_code == 200
+    assert {name: filtered.headers.get(name) for name in DOWNLOAD_HEADERS} == {
+        name: glance_answer.headers.get(name) for name in DOWNLOAD_HEADERS}
+    assert filtered.content == glance_answer.content
+    assert read == ({"fast"} if call == "download" else set())
+    assert (("Download steered to store fast" in server.log(since=log_start))
+            == (call == "download"))
 
 
 def test_the_users_own_preference_wins(multistore, copies):
