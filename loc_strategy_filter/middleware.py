@@ -25,10 +25,11 @@ _DROPPED_AFTER_REWRITE = frozenset(
     ("content-length", "content-md5", "etag", "transfer-encoding"))
 
 
-def _is_rewritable(status, headers):
-    """A 2xx answer with an uncompressed JSON body."""
+def _json_encoding(status, headers):
+    """The content coding of a 2xx JSON answer ("" when uncompressed), or
+    None for any other answer."""
     if status[0] != "2" or status.startswith(("204", "205")):
-        return False
+        return None
     media_type = encoding = ""
     for name, value in headers:
         name = name.lower()
@@ -36,7 +37,9 @@ def _is_rewritable(status, headers):
             media_type = value.partition(";")[0].strip().lower()
         elif name == "content-encoding":
             encoding = value.strip().lower()
-    return media_type == "application/json" and encoding in ("", "identity")
+    if media_type != "application/json":
+        return None
+    return "" if encoding == "identity" else encoding
 
 
 class LocationStrategyFilter:
@@ -67,6 +70,9 @@ class LocationStrategyFilter:
             return self.application(environ, start_response)
         if call is routes.ImageCall.DOWNLOAD:
             return self.download(self.application, environ, start_response)
+        if self.settings.hide_locations:
+            # Ask for a body the filter can read, so it can hide locations.
+            environ.pop("HTTP_ACCEPT_ENCODING", None)
         return _Exchange(self.settings, call, environ, start_response).run(
             self.application)
 
@@ -76,7 +82,7 @@ class _Exchange:
     to buffer and rewrite the body or to pass it on untouched."""
 
     __slots__ = ("settings", "call", "environ", "start_response", "response",
-                 "passed_through", "written")
+                 "passed_through", "unreadable", "written")
 
     def __init__(self, settings, call, environ, start_response):
         self.settings = settings
@@ -84,11 +90,20 @@ class _Exchange:
         self.environ = environ
         self.start_response = start_response
         self.response = None
-        self.passed_through = False
+        self.passed_through = self.unreadable = False
         self.written = []
 
     def capture(self, status, headers, exc_info=None):
-        if exc_info is not None or not _is_rewritable(status, headers):
+        encoding = None if exc_info else _json_encoding(status, headers)
+        if encoding and self.settings.hide_locations:
+            # Compressed all the same: it cannot be checked, so not sent.
+            LOG.warning("Image %s response for %s has Content-Encoding %s: "
+                        "refused, as its locations cannot be hidden",
+                        self.call.value, self.environ.get("PATH_INFO"),
+                        encoding)
+            self.response, self.unreadable = (status, headers), True
+            return self.written.append
+        if encoding != "":
             self.passed_through = True
             return self.start_response(status, headers, exc_info)
         self.response = (status, headers)
@@ -128,6 +143,8 @@ class _Exchange:
     def _finish(self, body):
         status, headers = self.response
         try:
+            if self.unreadable:
+                raise rewrite.UnusableBody("compressed")
             new_body = self._rewritten(body)
         except rewrite.UnusableBody:
             status, headers, new_body = _HIDDEN_FAILED

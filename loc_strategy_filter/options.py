@@ -81,6 +81,13 @@ Possible values:
 Related options:
     * ``file_dirs``, ``http_allowed_hosts``: what the filter may read.
     * ``verify_checksums``, ``location_failure_ttl``.
+
+Security note:
+    Serving makes the filter read image locations itself, with its own
+    process's file access and network reach. It reads only what
+    ``file_dirs`` and ``http_allowed_hosts`` allow (nothing by default), and
+    serves bytes only after the image API has accepted the user's own
+    download request. Keep the filter after the authentication filters.
 """),
     cfg.ListOpt(
         "file_dirs",

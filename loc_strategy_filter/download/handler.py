@@ -1,10 +1,11 @@
 """Image downloads that follow the strategy: steered, served, or passed on.
 
 Authorisation stays the upstream's. Steering asks the upstream itself to
-read from the best store. Serving first sends the user's own request to the
-upstream: only its 200 or 206 lets the filter read a location, and the
-upstream's answer is streamed on unchanged whenever the filter cannot do at
-least as well.
+read from the best store. Serving sends the user's own request to the
+upstream (in ``serve`` mode before anything else; in ``auto`` mode after
+the image record, which decides between steering and serving): only its 200
+or 206 lets the filter read a location, and the upstream's answer is
+streamed on unchanged whenever the filter cannot do at least as well.
 """
 
 import logging
@@ -59,17 +60,35 @@ class DownloadHandler:
         if (mode == "off" or VIA in environ.get("HTTP_VIA", "")
                 or "HTTP_IF_RANGE" in environ):
             return application(environ, start_response)
-        try:
-            plan = self._plan(application, environ)
-        except Exception:  # planning must never cost the user the download
-            LOG.exception("Download %s passed through: it could not be "
-                          "planned", environ.get("PATH_INFO"))
-            plan = None
+        if mode == "serve":
+            return self._serve_if_allowed(application, environ,
+                                          start_response)
+        plan = self._safe_plan(application, environ)
         if plan is None:
             return application(environ, start_response)
         if plan[0] == "steer":
             return self._steer(application, environ, start_response, plan[1])
-        return self._serve(application, environ, start_response, *plan[1:])
+        held = HeldResponse(application, environ)
+        return self._serve(environ, start_response, held, *plan[1:])
+
+    def _serve_if_allowed(self, application, environ, start_response):
+        """``serve`` mode: the user's own request goes first, and only the
+        upstream's 200 or 206 lets the filter look at the image record."""
+        held = HeldResponse(application, environ)
+        if held.status_code not in (200, 206):
+            return held.forward(start_response)
+        plan = self._safe_plan(application, environ)
+        if plan is None or plan[0] != "serve":
+            return held.forward(start_response)
+        return self._serve(environ, start_response, held, *plan[1:])
+
+    def _safe_plan(self, application, environ):
+        try:
+            return self._plan(application, environ)
+        except Exception:  # planning must never cost the user the download
+            LOG.exception("Download %s passed through: it could not be "
+                          "planned", environ.get("PATH_INFO"))
+            return None
 
     def _plan(self, application, environ):
         """``("steer", store)``, ``("serve", image, candidates)`` or None;
@@ -119,9 +138,7 @@ class DownloadHandler:
         LOG.info("Download steered to store %s", store)
         return held.forward(start_response)
 
-    def _serve(self, application, environ, start_response, image,
-               candidates):
-        held = HeldResponse(application, environ)
+    def _serve(self, environ, start_response, held, image, candidates):
         try:
             opened = self._open(environ, held, image, candidates)
         except Exception:  # before any header: the upstream's answer is there

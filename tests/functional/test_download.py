@@ -155,15 +155,20 @@ def test_files_outside_file_dirs_are_never_read(stub, tmp_path, caplog):
 
 
 class Gate:
-    """An upstream in front of the stub that refuses downloads."""
+    """An upstream in front of the stub that refuses downloads (those with
+    ``?prefer=`` only, when ``prefer_only``), and logs what it is asked."""
 
-    def __init__(self, stub, status):
+    def __init__(self, stub, status, prefer_only=False):
         self.stub = stub
         self.status = status
+        self.prefer_only = prefer_only
+        self.asked = []
 
     @webob.dec.wsgify
     def __call__(self, request):
-        if request.path_info.endswith("/file"):
+        self.asked.append(request.path_qs)
+        if request.path_info.endswith("/file") and (
+                "prefer" in request.GET or not self.prefer_only):
             return webob.Response(status=self.status, body=b"refused")
         return request.get_response(self.stub)
 
@@ -208,6 +213,16 @@ def test_the_image_record_is_fetched_with_the_users_context(stub, tmp_path,
     response = download(context, image_id)
     assert response.status_int == 200 and response.body == DATA
     assert len(gets(mirror)) == 1, "the filter must serve from the mirror"
+
+
+def test_serve_mode_asks_for_the_users_download_before_the_record(
+        stub, tmp_path, started):
+    mirror = started(DATA)
+    image_id = image_with(stub, mirror.url())
+    gate = Gate(stub, 403)
+    response = download(filtered(gate, tmp_path, **MIRROR_FIRST), image_id)
+    assert response.status_int == 403
+    assert gate.asked == [f"/v2/images/{image_id}/file"]
 
 
 @pytest.mark.parametrize("header, start, stop", [
@@ -323,3 +338,16 @@ def test_a_failing_strategy_passes_the_download_through(stub, tmp_path):
         readers=ReaderConfig(file_dirs=(str(tmp_path),))))
     response = download(app, image_id)
     assert response.status_int == 200 and response.body == DATA
+
+
+def test_steer_falls_back_when_the_download_from_store_policy_refuses(
+        tmp_path, started):
+    mirror = started(DATA)
+    stub, image_id = multi_store_image(tmp_path, mirror)
+    gate = Gate(stub, 403, prefer_only=True)
+    app = filtered(gate, tmp_path, download_mode="steer",
+                   location_strategy="store_id", store_id_preference="mirror")
+    response = download(app, image_id)
+    assert response.status_int == 200 and response.body == DATA
+    assert gate.asked[-2:] == [f"/v2/images/{image_id}/file?prefer=mirror",
+                               f"/v2/images/{image_id}/file"]

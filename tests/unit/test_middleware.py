@@ -1,3 +1,4 @@
+import gzip
 import json
 import logging
 
@@ -272,3 +273,35 @@ def test_hide_locations_refuses_a_body_it_cannot_check():
                    "/v2/images/a")
     assert response.status_int == 502
     assert b"locations" not in response.body.replace(b"image locations", b"")
+
+
+@pytest.mark.parametrize("conf, reaches_upstream", [
+    ({"hide_locations": "1"}, None), (STORE_TYPE, "gzip"),
+], ids=["hidden: dropped", "shown: kept"])
+def test_accept_encoding_is_dropped_only_to_hide_locations(conf,
+                                                           reaches_upstream):
+    asked = []
+
+    @webob.dec.wsgify
+    def upstream(request):
+        asked.append(request.headers.get("Accept-Encoding"))
+        return json_app(image())(request)
+
+    response = get(LocationStrategyFilter(upstream, conf), "/v2/images/a",
+                   headers={"Accept-Encoding": "gzip"})
+    assert asked == [reaches_upstream]
+    assert ("locations" in response.json) == (reaches_upstream is not None)
+
+
+def test_hide_locations_refuses_a_compressed_body_all_the_same():
+    @webob.dec.wsgify
+    def upstream(request):
+        return webob.Response(body=gzip.compress(json.dumps(image()).encode()),
+                              content_type="application/json",
+                              content_encoding="gzip")
+
+    response = get(LocationStrategyFilter(upstream, {"hide_locations": "1"}),
+                   "/v2/images/a")
+    assert response.status_int == 502
+    assert "Content-Encoding" not in response.headers
+    assert b"srv" not in response.body

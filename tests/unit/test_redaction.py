@@ -24,6 +24,8 @@ def test_redact_url(url, expected):
     assert redact_url(url) == expected
 
 
-def test_redacted_url_never_contains_the_secret():
-    secret = "p@ss/w:rd"
-    assert secret not in redact_url(f"http://user:{secret}@host/x")
+@pytest.mark.parametrize("secret", ["p@ss/w:rd", "pa?ss", "p?a@s/s#"])
+def test_redacted_url_never_contains_the_secret(secret):
+    redacted = redact_url(f"http://user:{secret}@host/x?sig=1")
+    assert redacted == "http://***@host/x?***"
+    assert "user" not in redacted
