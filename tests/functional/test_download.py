@@ -12,7 +12,7 @@ import webob.dec
 from loc_strategy_filter.middleware import LocationStrategyFilter
 from loc_strategy_filter.stub import StubImageAPI
 from tests.functional import mirrors
-from tests.functional.conftest import call, create_image, patch
+from tests.functional.conftest import call, create_image, patch, set_locations
 
 DATA = os.urandom(256 * 1024 + 17)
 MIRROR_FIRST = {"location_strategy": "store_type",
@@ -351,3 +351,48 @@ def test_steer_falls_back_when_the_download_from_store_policy_refuses(
     assert response.status_int == 200 and response.body == DATA
     assert gate.asked[-2:] == [f"/v2/images/{image_id}/file?prefer=mirror",
                                f"/v2/images/{image_id}/file"]
+
+
+TRAVERSALS = {
+    "dot-dot": "file://{allowed}/../secret",
+    "percent-encoded-dot-dot": "file://{allowed}/%2e%2e/secret",
+    "symlink-out": "file://{allowed}/link-out",
+    "file-host": "file://localhost{outside}/secret",
+}
+
+
+class Approving:
+    """An upstream that accepts every download, answering with stand-in
+    bytes of the image's size, so only the filter decides what is read."""
+
+    def __init__(self, stub):
+        self.stub = stub
+
+    @webob.dec.wsgify
+    def __call__(self, request):
+        if request.path_info.endswith("/file"):
+            return webob.Response(body=b"U" * len(DATA),
+                                  content_type="application/octet-stream")
+        return request.get_response(self.stub)
+
+
+@pytest.mark.parametrize("trick", TRAVERSALS)
+def test_traversals_are_never_read_even_as_the_best_location(tmp_path, trick):
+    """The secret has the image's size; the filter refuses the best
+    location and serves the next one, the upload."""
+    allowed = tmp_path / "images"
+    allowed.mkdir()
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"S" * len(DATA))
+    (allowed / "link-out").symlink_to(secret)
+    stub = StubImageAPI(data_dir=str(allowed), show_multiple_locations=True)
+    image_id = image_with(stub)
+    upload_url = call(stub, "GET", f"/v2/images/{image_id}").json[
+        "locations"][0]["url"]
+    trick_url = TRAVERSALS[trick].format(allowed=allowed, outside=tmp_path)
+    set_locations(stub, image_id, [trick_url, upload_url])
+
+    response = download(filtered(Approving(stub), tmp_path,
+                                 file_dirs=str(allowed)), image_id)
+
+    assert response.status_int == 200 and response.body == DATA
