@@ -143,8 +143,6 @@ class _Exchange:
     def _finish(self, body):
         status, headers = self.response
         try:
-            if self.unreadable:
-                raise rewrite.UnusableBody("compressed")
             new_body = self._rewritten(body)
         except rewrite.UnusableBody:
             status, headers, new_body = _HIDDEN_FAILED
@@ -161,8 +159,10 @@ class _Exchange:
 
         With ``hide_locations`` a body the strategy cannot be applied to
         still loses its locations (fail closed); ``UnusableBody`` when even
-        that is impossible.
+        that is impossible, as for a compressed body.
         """
+        if self.unreadable:
+            raise rewrite.UnusableBody("a compressed body")
         if not body:
             return None
         try:

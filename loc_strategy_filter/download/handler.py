@@ -77,8 +77,8 @@ class DownloadHandler:
         held = HeldResponse(application, environ)
         if held.status_code not in (200, 206):
             return held.forward(start_response)
-        plan = self._safe_plan(application, environ)
-        if plan is None or plan[0] != "serve":
+        plan = self._safe_plan(application, environ)  # never "steer" here
+        if plan is None:
             return held.forward(start_response)
         return self._serve(environ, start_response, held, *plan[1:])
 

@@ -155,8 +155,9 @@ def test_files_outside_file_dirs_are_never_read(stub, tmp_path, caplog):
 
 
 class Gate:
-    """An upstream in front of the stub that refuses downloads (those with
-    ``?prefer=`` only, when ``prefer_only``), and logs what it is asked."""
+    """An upstream in front of the stub that answers downloads itself with
+    ``status`` (those with ``?prefer=`` only, when ``prefer_only``), and
+    logs what it is asked."""
 
     def __init__(self, stub, status, prefer_only=False):
         self.stub = stub
@@ -361,21 +362,6 @@ TRAVERSALS = {
 }
 
 
-class Approving:
-    """An upstream that accepts every download, answering with stand-in
-    bytes of the image's size, so only the filter decides what is read."""
-
-    def __init__(self, stub):
-        self.stub = stub
-
-    @webob.dec.wsgify
-    def __call__(self, request):
-        if request.path_info.endswith("/file"):
-            return webob.Response(body=b"U" * len(DATA),
-                                  content_type="application/octet-stream")
-        return request.get_response(self.stub)
-
-
 @pytest.mark.parametrize("trick", TRAVERSALS)
 def test_traversals_are_never_read_even_as_the_best_location(tmp_path, trick):
     """The secret has the image's size; the filter refuses the best
@@ -392,7 +378,9 @@ def test_traversals_are_never_read_even_as_the_best_location(tmp_path, trick):
     trick_url = TRAVERSALS[trick].format(allowed=allowed, outside=tmp_path)
     set_locations(stub, image_id, [trick_url, upload_url])
 
-    response = download(filtered(Approving(stub), tmp_path,
+    # An upstream that accepts the download, so only the filter decides
+    # what is read.
+    response = download(filtered(Gate(stub, 200), tmp_path,
                                  file_dirs=str(allowed)), image_id)
 
     assert response.status_int == 200 and response.body == DATA

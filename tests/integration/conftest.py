@@ -71,6 +71,18 @@ DATA = bytes(range(256)) * 256
 DOWNLOAD_HEADERS = ("Content-Type", "Content-Length", "Content-MD5",
                     "Content-Range")
 
+
+def headers_of(answer):
+    """The headers of a download that describe its body."""
+    return {name: answer.headers.get(name) for name in DOWNLOAD_HEADERS}
+
+
+def assert_same_download(answer, glance_answer):
+    assert answer.status_code == glance_answer.status_code
+    assert headers_of(answer) == headers_of(glance_answer)
+    assert answer.content == glance_answer.content
+
+
 _DEPLOYMENT = pytest.StashKey()  # the deployments, for failure reports
 _LEFT_OUT = pytest.StashKey()
 

@@ -20,18 +20,8 @@ import uuid
 import pytest
 
 from tests.integration.conftest import (
-    DATA, DOWNLOAD_HEADERS, sdk_connection, unique_name)
+    DATA, assert_same_download, sdk_connection, unique_name)
 from tests.integration.file_watch import FileWatch
-
-
-def headers_of(answer):
-    return {name: answer.headers.get(name) for name in DOWNLOAD_HEADERS}
-
-
-def assert_same_download(answer, glance_answer):
-    assert answer.status_code == glance_answer.status_code
-    assert headers_of(answer) == headers_of(glance_answer)
-    assert answer.content == glance_answer.content
 
 
 def filter_gets(mirror, path, since):

@@ -16,7 +16,7 @@ import pytest
 from tests.integration import conftest
 from tests.integration import glance_api
 from tests.integration.conftest import (
-    DATA, DOWNLOAD_HEADERS, sdk_connection, unique_name)
+    DATA, headers_of, sdk_connection, unique_name)
 
 
 def urls(image):
@@ -191,8 +191,7 @@ def test_location_order_download_headers_match_glance(twin_histories):
     bare = twin_histories["bare"][1]["download"]
     filtered = twin_histories["location_order"][1]["download"]
 
-    assert ({name: filtered.headers.get(name) for name in DOWNLOAD_HEADERS}
-            == {name: bare.headers.get(name) for name in DOWNLOAD_HEADERS})
+    assert headers_of(filtered) == headers_of(bare)
     assert bare.headers.get("Content-MD5") is not None
 
 

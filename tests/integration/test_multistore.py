@@ -17,7 +17,8 @@ import hashlib
 
 import pytest
 
-from tests.integration.conftest import DATA, DOWNLOAD_HEADERS, unique_name
+from tests.integration.conftest import (
+    DATA, assert_same_download, headers_of, unique_name)
 from tests.integration.file_watch import FileWatch
 
 
@@ -114,8 +115,7 @@ def test_steered_download_has_glances_headers(multistore, copies):
     glance_answer = multistore["bare"].download(copies.image_id)
     answer = multistore["store_id"].download(copies.image_id)
 
-    assert {name: answer.headers.get(name) for name in DOWNLOAD_HEADERS} == {
-        name: glance_answer.headers.get(name) for name in DOWNLOAD_HEADERS}
+    assert headers_of(answer) == headers_of(glance_answer)
 
 
 @pytest.mark.parametrize("call", ["show", "list", "download"])
@@ -136,10 +136,8 @@ def test_location_order_answers_as_glance_does(multistore,
     log_start = server.log_end()
     filtered, read = stores_read(copies, lambda: answer("location_order"))
 
-    assert filtered.status_code == glance_answer.status_code == 200
-    assert {name: filtered.headers.get(name) for name in DOWNLOAD_HEADERS} == {
-        name: glance_answer.headers.get(name) for name in DOWNLOAD_HEADERS}
-    assert filtered.content == glance_answer.content
+    assert glance_answer.status_code == 200
+    assert_same_download(filtered, glance_answer)
     assert read == ({"fast"} if call == "download" else set())
     assert (("Download steered to store fast" in server.log(since=log_start))
             == (call == "download"))
