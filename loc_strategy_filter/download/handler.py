@@ -17,8 +17,8 @@ from loc_strategy_filter.download import ranges
 from loc_strategy_filter.download.failover import FailoverStream
 from loc_strategy_filter.download.failover import NoReadableLocation
 from loc_strategy_filter.download.failures import FailureMemory
+from loc_strategy_filter.download.record import UserRequest
 from loc_strategy_filter.download.record import fetch_image
-from loc_strategy_filter.download.record import internal_environ
 from loc_strategy_filter.download.upstream import HeldResponse
 from loc_strategy_filter.download.verify import Verifier
 from loc_strategy_filter.stores.http import VIA
@@ -60,41 +60,46 @@ class DownloadHandler:
         if (mode == "off" or VIA in environ.get("HTTP_VIA", "")
                 or "HTTP_IF_RANGE" in environ):
             return application(environ, start_response)
+        # Taken before the upstream sees the user's request, and writes
+        # its routing state into that environ.
+        user_request = UserRequest(environ)
         if mode == "serve":
             return self._serve_if_allowed(application, environ,
-                                          start_response)
-        plan = self._safe_plan(application, environ)
+                                          start_response, user_request)
+        plan = self._safe_plan(application, user_request)
         if plan is None:
             return application(environ, start_response)
         if plan[0] == "steer":
-            return self._steer(application, environ, start_response, plan[1])
+            return self._steer(application, environ, start_response,
+                               user_request, plan[1])
         held = HeldResponse(application, environ)
         return self._serve(environ, start_response, held, *plan[1:])
 
-    def _serve_if_allowed(self, application, environ, start_response):
+    def _serve_if_allowed(self, application, environ, start_response,
+                          user_request):
         """``serve`` mode: the user's own request goes first, and only the
         upstream's 200 or 206 lets the filter look at the image record."""
         held = HeldResponse(application, environ)
         if held.status_code not in (200, 206):
             return held.forward(start_response)
-        plan = self._safe_plan(application, environ)  # never "steer" here
+        plan = self._safe_plan(application, user_request)  # never "steer"
         if plan is None:
             return held.forward(start_response)
         return self._serve(environ, start_response, held, *plan[1:])
 
-    def _safe_plan(self, application, environ):
+    def _safe_plan(self, application, user_request):
         try:
-            return self._plan(application, environ)
+            return self._plan(application, user_request)
         except Exception:  # planning must never cost the user the download
             LOG.exception("Download %s passed through: it could not be "
-                          "planned", environ.get("PATH_INFO"))
+                          "planned", user_request.path_info)
             return None
 
-    def _plan(self, application, environ):
+    def _plan(self, application, user_request):
         """``("steer", store)``, ``("serve", image, candidates)`` or None;
         only the upstream's image record is read, no location touched."""
         mode = self.settings.download_mode
-        image = fetch_image(application, environ)
+        image = fetch_image(application, user_request)
         ranked = self._ranked(image) if image else []
         if not ranked:
             return None
@@ -121,13 +126,14 @@ class DownloadHandler:
         reader = stores.reader_for(self.readers, url)
         return reader is not None and reader.allows(url)
 
-    def _steer(self, application, environ, start_response, store):
-        query = urllib.parse.parse_qsl(environ.get("QUERY_STRING", ""),
+    def _steer(self, application, environ, start_response, user_request,
+               store):
+        query = urllib.parse.parse_qsl(user_request.query_string,
                                        keep_blank_values=True)
         if any(key == "prefer" for key, _ in query):
             return application(environ, start_response)  # the user's choice
-        steered = internal_environ(
-            environ, environ["PATH_INFO"],
+        steered = user_request.environ(
+            user_request.path_info,
             urllib.parse.urlencode([*query, ("prefer", store)]), download=True)
         held = HeldResponse(application, steered)
         if held.status_code in _REFUSED_PREFERENCE:
