@@ -12,11 +12,12 @@ and in the strategy lines of their glance-api.conf.
 pipeline (``unauthenticated-context``):
 
 - ``bare``: Glance's own glance-api-paste.ini, no filter;
-- ``location_order``, ``store_type``, ``hidden``, ``steer``: Glance's paste
-  file with the filter where our README puts it (after the context filter,
-  right before ``rootapp``; in Glance 33 these pipelines are the lines of
-  ``[composite:api]``), configured by the lines an operator writes in
-  glance-api.conf. ``store_type`` may read the mirror.
+- ``location_order``, ``store_type``, ``hidden``, ``steer``, ``serve``,
+  ``off``: Glance's paste file with the filter where our README puts it
+  (after the context filter, right before ``rootapp``; in Glance 33 these
+  pipelines are the lines of ``[composite:api]``), configured by the lines
+  an operator writes in glance-api.conf. ``store_type`` (``download_mode =
+  auto``), ``serve`` and ``off`` prefer http and may read the mirror.
 
 ``multistore``, two file stores ``fast`` (the default) and ``slow``, with
 Glance's ``keystone`` pipeline minus ``authtoken`` (the tests send the
@@ -24,8 +25,13 @@ identity headers authtoken would set; an image import needs a project):
 
 - ``bare``: no filter;
 - ``location_order``: the filter, by default (``download_mode = auto``);
-- ``store_id``: the filter, ``store_id_preference = slow, fast``,
-  ``download_mode = steer``.
+- ``store_id``, ``store_id_auto``, ``store_id_serve``, ``store_id_off``:
+  the filter, ``store_id_preference = slow, fast``, with ``download_mode``
+  ``steer``, ``auto``, ``serve`` and ``off``.
+
+Every test also checks that no glance-api logged an ERROR or a traceback
+while it ran (``glance_logged_no_error``); a test that provokes an error of
+the filter's on purpose names it with ``@pytest.mark.filter_errors``.
 
 So the same image can be fetched with and without the filter. Loopback
 HTTP servers play http stores ("mirrors").
@@ -39,6 +45,7 @@ tier fails instead.
 import dataclasses
 import importlib.util
 import pathlib
+import re
 import uuid
 
 import pytest
@@ -57,6 +64,8 @@ HIDE_LOCATIONS = {"location_strategy_filter": {"hide_locations": "true"}}
 READ_THE_MIRRORS = {
     "location_strategy_filter": {"http_allowed_hosts": "127.0.0.1"}}
 STEER = {"location_strategy_filter": {"download_mode": "steer"}}
+SERVE = {"location_strategy_filter": {"download_mode": "serve"}}
+OFF = {"location_strategy_filter": {"download_mode": "off"}}
 FILE_STORES = ("fast", "slow")
 STORE_ID = {
     "DEFAULT": {"location_strategy": "store_id"},
@@ -129,6 +138,38 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "filter_errors(*texts): ERROR records of the filter's "
+        "that the test provokes on purpose, each containing one of texts")
+
+
+def _unexpected_errors(log, expected):
+    """The ERROR records and tracebacks in ``log`` that are not the
+    filter's own expected ones. A record spans the lines up to the next
+    record; oslo.log writes ``<time> <pid> <LEVEL> <logger> ...``."""
+    records = re.split(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", log)
+    return [record for record in records
+            if (" ERROR " in record or "Traceback" in record)
+            and not (" ERROR loc_strategy_filter" in record
+                     and any(text in record for text in expected))]
+
+
+@pytest.fixture(autouse=True)
+def glance_logged_no_error(request, glance_deployments):
+    """No glance-api logs an ERROR or a traceback during the test."""
+    servers = [server for deployment in glance_deployments.values()
+               for server in deployment.servers.values()]
+    starts = {server.name: server.log_end() for server in servers}
+    yield
+    marker = request.node.get_closest_marker("filter_errors")
+    expected = marker.args if marker else ()
+    found = {server.name: errors for server in servers
+             if (errors := _unexpected_errors(
+                 server.log(since=starts[server.name]), expected))}
+    assert not found, f"glance-api logged errors: {found}"
+
+
 def unique_name(prefix):
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
@@ -175,9 +216,18 @@ def glance_deployments(tmp_path_factory, mirror, doomed_mirror, pytestconfig):
             single.add("hidden", glance_api.merge_sections(
                 STORE_TYPE, HIDE_LOCATIONS))
             single.add("steer", glance_api.merge_sections(STORE_TYPE, STEER))
+            single.add("serve", glance_api.merge_sections(
+                STORE_TYPE, READ_THE_MIRRORS, SERVE))
+            single.add("off", glance_api.merge_sections(
+                STORE_TYPE, READ_THE_MIRRORS, OFF))
             multi.add("bare", filtered=False)
             multi.add("location_order", LOCATION_ORDER)
             multi.add("store_id", glance_api.merge_sections(STORE_ID, STEER))
+            multi.add("store_id_auto", STORE_ID)
+            multi.add("store_id_serve", glance_api.merge_sections(
+                STORE_ID, SERVE))
+            multi.add("store_id_off", glance_api.merge_sections(
+                STORE_ID, OFF))
             glance_api.start_all(deployments)
         except glance_api.StartError as exc:
             pytest.fail(str(exc), pytrace=False)
