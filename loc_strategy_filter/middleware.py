@@ -158,8 +158,8 @@ class _Exchange:
         """The new body, or None to send the upstream's unchanged.
 
         With ``hide_locations`` a body the strategy cannot be applied to
-        still loses its locations (fail closed); ``UnusableBody`` when even
-        that is impossible, as for a compressed body.
+        still loses its locations, and one the rewriter does not understand
+        raises ``UnusableBody``, as a compressed body does (fail closed).
         """
         if self.unreadable:
             raise rewrite.UnusableBody("a compressed body")
@@ -170,11 +170,13 @@ class _Exchange:
         except rewrite.UnusableBody as exc:
             LOG.warning("Image %s response for %s: %s", self.call.value,
                         self.environ.get("PATH_INFO"), exc)
+            if self.settings.hide_locations:
+                raise
         except Exception:  # a rewrite must never cost the user the response
             LOG.exception("Image %s response for %s: the strategy failed",
                           self.call.value, self.environ.get("PATH_INFO"))
-        if self.settings.hide_locations:
-            return rewrite.without_locations(body)
+            if self.settings.hide_locations:
+                return rewrite.without_locations(body, self.call)
         LOG.warning("Image %s response for %s passed through unchanged",
                     self.call.value, self.environ.get("PATH_INFO"))
         return None

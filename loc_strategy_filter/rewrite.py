@@ -1,8 +1,19 @@
 """Rewriting the images in an image API JSON body.
 
 ``locations`` are put in strategy order and ``direct_url`` points at the
-first of them; nothing the upstream did not show is ever added. A body or an
-image the rewriter cannot make sense of is left as it is.
+first of them; nothing the upstream did not show is ever added.
+
+The rewriter understands a body when it is strict JSON (no ``NaN`` or
+``Infinity``, no number beyond a float's range, nested no deeper than
+Python's recursion limit) of the shape Glance gives it: one image, a JSON
+object, for show, create and update; a JSON object whose ``images`` is a list
+of JSON objects for list; and in an image, ``locations`` a list of objects
+with a string ``url``. Any other body raises ``UnusableBody``.
+
+With ``hide_locations`` an image's ``locations`` are removed even when they
+are unusable, and the body must not hold a ``locations`` key anywhere else
+(an image where none is expected): such a body raises ``UnusableBody`` too,
+so that it is never sent.
 """
 
 import json
@@ -12,7 +23,57 @@ LOG = logging.getLogger(__name__)
 
 
 class UnusableBody(ValueError):
-    """A body to pass through unchanged, with the reason why."""
+    """A body the rewriter does not understand, with the reason why."""
+
+
+def _refuse_constant(name):
+    raise UnusableBody(f"{name} is not strict JSON")
+
+
+# Built once: json.loads and json.dumps with options build a new decoder or
+# encoder per call, on the per-request hot path.
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+_ENCODER = json.JSONEncoder(allow_nan=False)
+# How _ENCODER (ASCII, default separators) writes a ``locations`` key. No
+# string it writes holds this unescaped, so its absence proves that no
+# object in the body has the key.
+_LOCATIONS_KEY = b'"locations": '
+
+
+def _parsed(body):
+    try:
+        text = body.decode(json.detect_encoding(body), "surrogatepass")
+        return _DECODER.decode(text)
+    except UnusableBody:
+        raise
+    except ValueError as exc:
+        raise UnusableBody(f"invalid JSON: {exc}") from None
+    except RecursionError:
+        raise UnusableBody("JSON nested too deeply to parse") from None
+
+
+def _serialised(document):
+    try:
+        return _ENCODER.encode(document).encode()
+    except ValueError:
+        # A number such as 1e400 parsed as a float infinity.
+        raise UnusableBody("a number beyond a float's range") from None
+    except RecursionError:
+        raise UnusableBody("JSON nested too deeply to write") from None
+
+
+def _images_of(document, call):
+    """The images of a body, as the table of image calls places them."""
+    if call.is_list:
+        images = document.get("images") if isinstance(document, dict) else None
+        if not isinstance(images, list):
+            raise UnusableBody("'images' is not a list")
+    else:
+        images = [document]
+    for image in images:
+        if not isinstance(image, dict):
+            raise UnusableBody("an image is not a JSON object")
+    return images
 
 
 def _usable_locations(image):
@@ -28,8 +89,6 @@ def _usable_locations(image):
 
 def rewrite_image(image, settings):
     """Rewrite one image dict in place; True when it changed."""
-    if not isinstance(image, dict):
-        raise UnusableBody("an image is not a JSON object")
     if "locations" not in image:
         return False
     try:
@@ -53,43 +112,37 @@ def rewrite_image(image, settings):
     return changed
 
 
+def _hidden(document, body):
+    """The body of ``document``, checked to show no locations; None when
+    that is the upstream's ``body`` itself."""
+    new_body = _serialised(document)
+    if _LOCATIONS_KEY in new_body:
+        raise UnusableBody("'locations' where no image is expected")
+    return None if new_body == body else new_body
+
+
 def rewrite_body(body, call, settings):
     """The rewritten body, or None when it needs no change.
 
     Raises ``UnusableBody`` when the body cannot be understood.
     """
-    try:
-        document = json.loads(body)
-    except ValueError as exc:
-        raise UnusableBody(f"invalid JSON: {exc}") from None
-    if call.is_list:
-        images = document.get("images") if isinstance(document, dict) else None
-        if not isinstance(images, list):
-            raise UnusableBody("'images' is not a list")
-    else:
-        images = [document]
+    document = _parsed(body)
     changed = False
-    for image in images:
+    for image in _images_of(document, call):
         changed = rewrite_image(image, settings) | changed
-    # The document came from JSON, so plain json (not jsonutils' to_primitive
-    # fallback) serialises it, and faster: this is the per-request hot path.
-    return json.dumps(document).encode() if changed else None
+    if settings.hide_locations:
+        return _hidden(document, body)
+    return _serialised(document) if changed else None
 
 
-def without_locations(body):
+def without_locations(body, call):
     """``body`` with ``locations`` removed from every image in it.
 
-    The fail-closed path of ``hide_locations``: used when the strategy could
-    not be applied, so that no location list reaches a user anyway. Raises
-    ``UnusableBody`` when the body is not JSON.
+    The fail-closed path of ``hide_locations``, for when the strategy could
+    not be applied. Raises ``UnusableBody`` when the body cannot be
+    understood.
     """
-    try:
-        document = json.loads(body)
-    except ValueError as exc:
-        raise UnusableBody(f"invalid JSON: {exc}") from None
-    images = document.get("images") if isinstance(document, dict) else None
-    for image in [document, *(images if isinstance(images, list) else [])]:
-        if isinstance(image, dict):
-            image.pop("locations", None)
-    return json.dumps(document).encode()
-
+    document = _parsed(body)
+    for image in _images_of(document, call):
+        image.pop("locations", None)
+    return _hidden(document, body)

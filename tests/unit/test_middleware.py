@@ -2,6 +2,8 @@ import gzip
 import json
 import logging
 
+from hypothesis import given
+from hypothesis import strategies as st
 import pytest
 import webob
 import webob.dec
@@ -113,8 +115,13 @@ def test_hide_locations_hides_unusable_locations_too():
     (dict(image(), locations=[{"metadata": {}}]), "no URL"),
     (dict(image(), locations=[{"url": 7}]), "no URL"),
     (["a", "list"], "not a JSON object"),
+    ('{"id": "a", "locations": [], "size": NaN}', "not strict JSON"),
+    (json.dumps(image())[:-1] + ', "size": 1e400}', "beyond a float"),
+    ('{"id": "a", "locations": [], "a": ' + "[" * 100000 + "]" * 100000 + "}",
+     "nested too deeply"),
 ], ids=["invalid-json", "locations-not-list", "entry-without-url",
-        "url-not-string", "image-not-object"])
+        "url-not-string", "image-not-object", "nan", "beyond-a-float",
+        "deeply-nested"])
 def test_unusable_body_passes_unchanged_with_a_warning(document, reason,
                                                        caplog):
     @webob.dec.wsgify
@@ -254,7 +261,7 @@ def test_hide_locations_fails_closed_when_the_strategy_fails():
         raise RuntimeError("plugin bug")
 
     settings = Settings(strategy="broken", order=broken, hide_locations=True)
-    listing = {"images": [image("a"), "not an image", image("b")]}
+    listing = {"images": [image("a"), image("b")]}
     for upstream, path in ((json_app(image()), "/v2/images/a"),
                            (json_app(listing), "/v2/images")):
         response = get(LocationStrategyFilter(upstream, settings), path)
@@ -305,3 +312,109 @@ def test_hide_locations_refuses_a_compressed_body_all_the_same():
     assert response.status_int == 502
     assert "Content-Encoding" not in response.headers
     assert b"srv" not in response.body
+
+
+def bytes_app(body):
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [body]
+    return app
+
+
+DEEP = "[" * 100000 + "]" * 100000
+
+
+@pytest.mark.parametrize("path, text", [
+    ("/v2/images", json.dumps({"images": {"a": image()}})),
+    ("/v2/images", json.dumps({"images": [[image()]]})),
+    ("/v2/images", json.dumps({"images": [image(), "b"]})),
+    ("/v2/images", json.dumps({"images": [image()], "more": [image()]})),
+    ("/v2/images/a", json.dumps([image()])),
+    ("/v2/images/a", json.dumps(dict(image(), copy=image()))),
+    ("/v2/images/a", json.dumps({"id": "a", "image": image()})),
+    ("/v2/images/a", json.dumps(dict(image(), size=float("nan")))),
+    ("/v2/images/a", json.dumps(image())[:-1] + ', "size": -Infinity}'),
+    ("/v2/images/a", json.dumps(image())[:-1] + ', "size": 1e400}'),
+    ("/v2/images/a", json.dumps(image())[:-1] + f', "a": {DEEP}}}'),
+], ids=["images-an-object", "list-of-lists", "an-image-a-string",
+        "beside-the-images", "show-a-list", "inside-an-image",
+        "show-without-own-locations", "nan", "minus-infinity",
+        "beyond-a-float", "deeply-nested"])
+def test_hide_locations_refuses_a_body_it_does_not_understand(path, text):
+    app = LocationStrategyFilter(bytes_app(text.encode()),
+                                 dict(STORE_TYPE, hide_locations="true"))
+    response = get(app, path)
+    assert response.status_int == 502
+    assert "srv" not in response.text and "9292" not in response.text
+
+
+SECRET = "secret://"
+SCALARS = (st.none() | st.booleans() | st.integers() | st.floats()
+           | st.text(max_size=4))
+OTHER_KEYS = st.sampled_from(["id", "images", "direct_url", "url", "x"])
+SECRET_LOCATIONS = st.lists(st.builds(
+    lambda name: {"url": SECRET + name, "metadata": {}}, st.text(max_size=3)),
+    max_size=3)
+
+
+def with_locations(fields, locations):
+    return {**fields, "locations": locations}
+
+
+def containers(children):
+    fields = st.dictionaries(OTHER_KEYS, children, max_size=3)
+    return (st.lists(children, max_size=3) | fields
+            | st.builds(with_locations, fields, SECRET_LOCATIONS | children))
+
+
+JSON_VALUES = st.recursive(SCALARS, containers, max_leaves=12)
+BODIES = JSON_VALUES | st.builds(lambda images: {"images": images},
+                                 st.lists(JSON_VALUES, max_size=3))
+
+
+def shown_secrets(value, path=()):
+    """(path, string) of every secret URL in a document."""
+    if isinstance(value, str) and value.startswith(SECRET):
+        yield path, value
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from shown_secrets(item, path + (index,))
+    elif isinstance(value, dict):
+        assert "locations" not in value
+        for key, item in value.items():
+            yield from shown_secrets(item, path + (key,))
+
+
+def best_direct_url(path, is_list):
+    """Whether ``path`` is where a best location may show: an image's
+    ``direct_url``, the image being the body (show) or one of ``images``."""
+    if is_list:
+        return len(path) == 3 and path[0] == "images" and path[2] == "direct_url"
+    return path == ("direct_url",)
+
+
+@given(document=BODIES, is_list=st.booleans())
+def test_hide_locations_never_shows_a_location_url(document, is_list):
+    settings = Settings(strategy="reverse", hide_locations=True,
+                        order=lambda locations: locations[::-1])
+    app = LocationStrategyFilter(bytes_app(json.dumps(document).encode()),
+                                 settings)
+    response = get(app, "/v2/images" if is_list else "/v2/images/a")
+    if response.status_int == 502:
+        return
+    assert response.status_int == 200
+    shown = json.loads(response.body, parse_constant=pytest.fail)
+    for path, url in shown_secrets(shown):
+        assert best_direct_url(path, is_list), (path, url)
+
+
+@given(document=BODIES, is_list=st.booleans())
+def test_a_response_is_the_upstream_body_or_strict_json(document, is_list):
+    settings = Settings(strategy="reverse",
+                        order=lambda locations: locations[::-1])
+    text = json.dumps(document).encode()
+    response = get(LocationStrategyFilter(bytes_app(text), settings),
+                   "/v2/images" if is_list else "/v2/images/a")
+    assert response.status_int == 200
+    if response.body != text:
+        json.loads(response.body, parse_constant=pytest.fail)
