@@ -4,7 +4,10 @@ Images live in memory and uploaded data in a directory. Locations are shown
 as Glance's ``show_multiple_locations`` and ``show_image_direct_url``
 show them, which is what a location strategy filter in front rewrites. The
 app may be mounted at the root (it routes ``/v2/images...``) or below a
-``SCRIPT_NAME`` ending in ``/v2`` (it routes ``/images...``).
+``SCRIPT_NAME`` ending in ``/v2`` (it routes ``/images...``). As in Glance,
+whose root maps only ``/v2`` to the image API, images are found nowhere else:
+``/images/...`` at the root is not an image route, so it cannot show locations
+past a filter that acts on ``/v2/images...`` only.
 """
 
 import io
@@ -33,11 +36,20 @@ _SWITCHES = ("show_multiple_locations", "show_image_direct_url", "multi_store")
 _ROUTES = tuple((re.compile(pattern), methods) for pattern, methods in (
     (r"/", {"GET": "_choose_version"}),
     (r"/versions", {"GET": "_versions"}),
-    (r"(?:/v2)?/images", {"GET": "_index", "POST": "_create"}),
-    (r"(?:/v2)?/images/([^/]+)",
+    (r"/v2/images", {"GET": "_index", "POST": "_create"}),
+    (r"/v2/images/([^/]+)",
      {"GET": "_show", "PATCH": "_update", "DELETE": "_delete"}),
-    (r"(?:/v2)?/images/([^/]+)/file", {"GET": "_download", "PUT": "_upload"}),
+    (r"/v2/images/([^/]+)/file", {"GET": "_download", "PUT": "_upload"}),
 ))
+
+
+def _routed_path(req):
+    """The path as seen from the root: below a ``/v2`` mount every path is
+    one of the v2 API's, as in Glance's v2 router (no versions there)."""
+    path = req.path_info or "/"
+    if req.script_name.endswith("/v2"):
+        return "/v2" + path
+    return path
 
 
 def _json(body, status=200):
@@ -129,7 +141,7 @@ class StubImageAPI:
 
     @webob.dec.wsgify
     def __call__(self, req):
-        path = req.path_info or "/"
+        path = _routed_path(req)
         for pattern, methods in _ROUTES:
             match = pattern.fullmatch(path)
             if match:
@@ -145,12 +157,10 @@ class StubImageAPI:
 
     @staticmethod
     def _versions_document(req):
-        root = req.script_name
-        if root.endswith("/v2"):
-            root = root[:-len("/v2")]
         return {"versions": [{
-            "id": "v2.1", "status": "CURRENT",
-            "links": [{"rel": "self", "href": f"{req.host_url}{root}/v2/"}]}]}
+            "id": "v2.1", "status": "CURRENT", "links": [{
+                "rel": "self",
+                "href": f"{req.host_url}{req.script_name}/v2/"}]}]}
 
     def _choose_version(self, req):
         return _json(self._versions_document(req), status=300)

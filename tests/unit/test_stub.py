@@ -105,6 +105,26 @@ def test_not_found(app, method, path):
     assert call(app, method, path, **kwargs).status_int == 404
 
 
+@pytest.mark.parametrize("script_name, method, path", [
+    ("", "GET", "/images/{id}"),
+    ("", "GET", "/images"),
+    ("", "PATCH", "/images/{id}"),
+    ("", "GET", "/images/{id}/file"),
+    ("/v2", "GET", "/v2/images/{id}"),
+    ("/v2", "GET", "/"),
+    ("/v2", "GET", "/versions"),
+], ids=lambda value: value or "root")
+def test_images_are_routed_only_below_v2(app, script_name, method, path):
+    image = with_locations(app, A)
+    kwargs = {"json": [], "content_type": PATCH} if method == "PATCH" else {}
+    request = webob.Request.blank(path.format(id=image["id"]), method=method,
+                                  base_url=f"http://localhost{script_name}",
+                                  **kwargs)
+    response = request.get_response(app)
+    assert response.status_int == 404
+    assert A not in response.text
+
+
 def test_upload_to_unknown_image_is_404(app):
     assert put(app, UNKNOWN, b"x").status_int == 404
 
