@@ -10,14 +10,16 @@ import functools
 from importlib import metadata
 
 from loc_strategy_filter.strategies.base import (
-    InvalidOptionError, Strategy, StrategyError, UnknownStrategyError)
+    InvalidOptionError, StrategiesNotInstalledError, Strategy, StrategyError,
+    UnknownStrategyError)
 
 ENTRY_POINT_GROUP = "loc_strategy_filter.strategies"
 DEFAULT_STRATEGY = "location_order"
 
 __all__ = [
-    "DEFAULT_STRATEGY", "ENTRY_POINT_GROUP", "InvalidOptionError", "Strategy",
-    "StrategyError", "UnknownStrategyError", "available_strategies",
+    "DEFAULT_STRATEGY", "ENTRY_POINT_GROUP", "InvalidOptionError",
+    "StrategiesNotInstalledError", "Strategy", "StrategyError",
+    "UnknownStrategyError", "available_strategies",
     "choose_best_location", "get_ordered_locations", "load_strategy",
 ]
 
@@ -37,6 +39,9 @@ def load_strategy(name):
     try:
         entry_point = _registry()[name]
     except (KeyError, TypeError):
+        # Without the built-in default, no list of names would help.
+        if DEFAULT_STRATEGY not in _registry():
+            raise StrategiesNotInstalledError(name) from None
         raise UnknownStrategyError(name, _registry()) from None
     return entry_point.load()
 

@@ -28,6 +28,20 @@ class UnknownStrategyError(StrategyError):
             f"{', '.join(self.available)}")
 
 
+class StrategiesNotInstalledError(StrategyError):
+    """None of this package's own strategies is registered: its entry points
+    are not installed, as when it runs from a source tree."""
+
+    def __init__(self, name):
+        self.name = name
+        super().__init__(
+            f"Cannot load location strategy {name!r}: no strategies are "
+            "registered, because the entry points of loc-strategy-filter "
+            "are not installed (running from a source tree?). Install the "
+            "package: 'pip install -e .' in its source tree, or "
+            "'pip install loc-strategy-filter'.")
+
+
 class InvalidOptionError(StrategyError):
     """An option value a strategy cannot accept."""
 

@@ -256,6 +256,11 @@ def test_factory_rejects_bad_configuration_at_load():
             {}, location_strategy="store_type", store_type_preference="fiel")
 
 
+def test_missing_entry_points_fail_the_filter_at_load(no_entry_points):
+    with pytest.raises(ValueError, match=r"not installed.*pip install -e \."):
+        LocationStrategyFilter.factory({})
+
+
 def test_hide_locations_fails_closed_when_the_strategy_fails():
     def broken(locations):
         raise RuntimeError("plugin bug")

@@ -389,3 +389,15 @@ def test_third_party_strategy_is_selected_by_name(reverse_strategy_installed):
     assert "reverse" in loc_strategy_filter.available_strategies()
     result = get_ordered_locations(locations, strategy="reverse")
     assert identities(result) == identities(locations[::-1])
+
+
+# -- Run from a source tree, without the entry points --------------------------
+
+def test_missing_entry_points_say_how_to_install(no_entry_points):
+    with pytest.raises(strategies.StrategiesNotInstalledError) as raised:
+        get_ordered_locations([], "location_order")
+    assert isinstance(raised.value, loc_strategy_filter.StrategyError)
+    message = str(raised.value)
+    assert "entry points" in message and "not installed" in message
+    assert "pip install -e ." in message
+    assert "pip install loc-strategy-filter" in message
