@@ -3,9 +3,12 @@
 A client trusts a body that ends cleanly, so a download ends either with
 exactly the bytes asked for or with a broken connection (an exception out of
 the body iterator). A location that fails part way is replaced by the next
-one, opened at the offset reached. The last chunk is held back until the
-body is known to be whole and, for a whole image, to match its checksums:
-a wrong body then always arrives short.
+one, opened at the offset reached. When no location is left, a
+``fallback`` (the upstream's own download, asked for the rest) may continue
+the body. Every chunk goes out as it arrives except the one that carries
+the last byte: it is held back until the body is known to be whole and,
+for a whole image, to match its checksums, so a wrong or short body always
+arrives short.
 
 Opening comes first and apart from streaming, so that the caller can still
 fall back to the upstream's own response before any header is sent.
@@ -13,6 +16,7 @@ fall back to the upstream's own response before any header is sent.
 
 import logging
 
+from loc_strategy_filter.download.failures import RecordedBytes
 from loc_strategy_filter.download.verify import IntegrityError
 from loc_strategy_filter.redaction import redact_url
 from loc_strategy_filter.stores import ReadFailed, ReadRefused, reader_for
@@ -29,6 +33,11 @@ class StreamBroken(Exception):
     """Every location left failed part way: the body must end broken."""
 
 
+class _WrongSize(ReadFailed):
+    """The location holds an object of another size than the image's:
+    about that image's record as much as about the location."""
+
+
 def _reason(error, url):
     """The text of ``error``, in case a reader quoted its URL, redacted."""
     return str(error).replace(url, redact_url(url))
@@ -41,12 +50,17 @@ class FailoverStream:
     ``candidates`` are ``(index, location)`` pairs in the order to try, the
     index being the location's place in the image's list (for logs only).
     ``verifier``, for a whole image only, checks its checksums. Failures are
-    told to ``memory``. Use: ``open_first()``, then iterate ``chunks()`` (or
-    the stream itself, which is a WSGI body), and ``close()``.
+    told to ``memory``: a failed read for the location, wrong bytes for the
+    location and ``recorded`` (what the image's record says its bytes are;
+    by default its size only). ``fallback(offset, stop)``, when given,
+    opens a source for the rest once no location is left (a ``ReadFailed``
+    when it cannot); it is tried once and never remembered as a failure.
+    Use: ``open_first()``, then iterate ``chunks()`` (or the stream itself,
+    which is a WSGI body), and ``close()``.
     """
 
     def __init__(self, candidates, readers, start, stop, verifier, memory, *,
-                 image_id, expected_size):
+                 image_id, expected_size, recorded=None, fallback=None):
         if not 0 <= start <= stop <= expected_size:
             raise ValueError(f"bytes {start} to {stop} are not within an "
                              f"image of {expected_size} bytes")
@@ -58,8 +72,12 @@ class FailoverStream:
         self._memory = memory
         self._image_id = image_id
         self._expected_size = expected_size
+        self._recorded = recorded or RecordedBytes(expected_size)
+        self._fallback = fallback
         self._next = 0  # the next candidate to try
         self._opened = []  # the candidates that sent (or could send) bytes
+        self._reading = None  # the candidate read now; None: the fallback
+        self._fallback_from = None  # the offset the fallback took over at
         self._source = None
         #: How many locations failed so far.
         self.failovers = 0
@@ -85,18 +103,20 @@ class FailoverStream:
         if self._source is None:
             raise RuntimeError("open_first() has not opened a location")
         try:
-            held = None
+            to_send, last = self._stop - self._start, None
             for chunk in self._window():
                 if self._verifier is not None:
                     self._verifier.update(chunk)
-                if held is not None:
-                    yield held
-                held = chunk
+                to_send -= len(chunk)
+                if to_send:
+                    yield chunk
+                else:
+                    last = chunk  # held back until the body is known right
             if self._verifier is not None:
                 self._verify()
             self._log_served()
-            if held is not None:
-                yield held
+            if last is not None:
+                yield last
         finally:
             self.close()
 
@@ -124,8 +144,27 @@ class FailoverStream:
                 self._failed(candidate, offset, failure)
             else:
                 self._opened.append(candidate)
+                self._reading = candidate
                 return True
         return False
+
+    def _open_fallback(self, offset):
+        """Continue from ``fallback`` at ``offset``; False when there is
+        none, or it cannot."""
+        fallback, self._fallback = self._fallback, None
+        if fallback is None:
+            return False
+        try:
+            self._source = fallback(offset, self._stop)
+        except ReadFailed as failure:
+            LOG.warning("Image %s: the upstream's download cannot continue "
+                        "from byte %d: %s", self._image_id, offset, failure)
+            return False
+        self._reading, self._fallback_from = None, offset
+        LOG.warning("Image %s: no location left; bytes %d to %d continue "
+                    "from the upstream's own download", self._image_id,
+                    offset, self._stop)
+        return True
 
     def _open(self, url, offset):
         reader = reader_for(self._readers, url)
@@ -134,7 +173,7 @@ class FailoverStream:
         source = reader.open(url, offset, self._stop)
         if source.size is not None and source.size != self._expected_size:
             source.close()
-            raise ReadFailed(f"it holds {source.size} bytes, "
+            raise _WrongSize(f"it holds {source.size} bytes, "
                              f"not the image's {self._expected_size}")
         return source
 
@@ -156,16 +195,17 @@ class FailoverStream:
             if position == self._stop:
                 return  # whole: a failure after the last byte costs nothing
             self.close()
-            self._failed(self._opened[-1], position, reason)
-            if not self._open_next(position):
+            self._failed(self._reading, position, reason)
+            if not (self._open_next(position)
+                    or self._open_fallback(position)):
                 LOG.error("Image %s: no location left to read bytes %d to %d",
                           self._image_id, position, self._stop)
                 raise StreamBroken(f"image {self._image_id}: every location "
                                    f"failed before byte {self._stop}")
 
     def _sent_too_much(self, position):
-        self._failed(self._opened[-1], position,
-                     f"it sent bytes past byte {self._stop}")
+        self._failed(self._reading, position,
+                     _WrongSize(f"it sent bytes past byte {self._stop}"))
         # The bytes already sent may be wrong too: no failover can fix them.
         raise IntegrityError(
             f"image {self._image_id}: a location sent more than the "
@@ -175,9 +215,10 @@ class FailoverStream:
         try:
             self._verifier.check()
         except IntegrityError as error:
-            # Any of the locations read could hold the bad copy.
+            # Any of the locations read could hold the bad copy; for
+            # another image's record, each may hold the right one.
             for _, location in self._opened:
-                self._memory.failed(location["url"])
+                self._memory.failed(location["url"], self._recorded)
             LOG.error("Image %s: data read from location(s) %s is not the "
                       "image's: %s", self._image_id,
                       ", ".join(str(index) for index, _ in self._opened),
@@ -185,15 +226,28 @@ class FailoverStream:
             raise
 
     def _failed(self, candidate, offset, reason):
+        """``candidate`` (None: the fallback) failed at byte ``offset``."""
+        if candidate is None:
+            LOG.warning("Image %s: the upstream's download failed at byte "
+                        "%d: %s", self._image_id, offset, reason)
+            return
         index, location = candidate
         url = location["url"]
-        self._memory.failed(url)
+        wrong_bytes = isinstance(reason, _WrongSize)
+        self._memory.failed(url, self._recorded if wrong_bytes else None)
         self.failovers += 1
         LOG.warning("Image %s: location %s (%s) failed at byte %d: %s",
                     self._image_id, index, redact_url(url), offset,
                     _reason(reason, url))
 
     def _log_served(self):
+        if self._fallback_from is not None:
+            LOG.info("Image %s: bytes %d to %d served by location(s) %s, "
+                     "then from byte %d by the upstream, after %d "
+                     "failover(s)", self._image_id, self._start, self._stop,
+                     ", ".join(str(index) for index, _ in self._opened),
+                     self._fallback_from, self.failovers)
+            return
         index, location = self._opened[-1]
         store_type = store_type_of(location["url"]) or "unknown"
         LOG.info("Image %s: bytes %d to %d served by location %s (%s store) "

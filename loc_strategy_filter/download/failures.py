@@ -1,14 +1,43 @@
 """Remembering which locations failed lately, so downloads try them last.
 
 Without it, every download of an image whose best location is down would
-first wait for that location to fail. A failed location is only moved back,
-never dropped: it may be the only copy left. The memory is shared by all
-requests of a filter, and bounded however many URLs fail.
+first wait for that location to fail, and every download from a mirror that
+serves wrong bytes would break after its headers went out.
+
+What is remembered is keyed by what failed. A read that was refused by the
+network, timed out or broke is about the location's URL, so it counts for
+every image stored there. Bytes that were not the image's (a wrong size,
+checksum or hash) are about the URL *and* what that image's record says
+its bytes are: one image's bad record must not demote a URL that other
+images share. Keys are digests, never URLs, so that the memory can move to
+a shared cache without copying credentials into it. The memory is shared
+by all requests of a filter, and bounded however many URLs fail.
 """
 
 import collections
+import dataclasses
+import hashlib
 import threading
 import time
+from typing import Optional
+
+
+def digest(*parts):
+    """A cache key for ``parts`` (strings, numbers or None) that does not
+    show them: URLs may carry credentials."""
+    text = "\0".join("" if part is None else str(part) for part in parts)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordedBytes:
+    """What an image's record says its bytes are: the part of a failure
+    that belongs to one image rather than to the location."""
+
+    size: int
+    checksum: Optional[str] = None
+    hash_algo: Optional[str] = None
+    hash_value: Optional[str] = None
 
 
 def _url_of(location):
@@ -16,51 +45,75 @@ def _url_of(location):
 
 
 class FailureMemory:
-    """The URLs that failed within the last ``ttl_seconds``."""
+    """The failures of the last ``ttl_seconds``.
+
+    ``failed(url)`` remembers a read that failed (for every image);
+    ``failed(url, recorded)`` remembers bytes that were not the
+    ``RecordedBytes`` of an image (for that image only).
+    """
 
     def __init__(self, ttl_seconds, clock=time.monotonic, max_entries=10_000):
         self._ttl = ttl_seconds
         self._clock = clock
         self._max_entries = max_entries
         self._lock = threading.Lock()
-        # URL -> when it last failed, least recent first.
+        # key -> when it last failed, least recent first.
         self._failed_at = collections.OrderedDict()
 
-    def failed(self, url):
+    def failed(self, url, recorded=None):
+        key = self._key(url, recorded)
         with self._lock:
             now = self._clock()
-            self._failed_at[url] = now
-            self._failed_at.move_to_end(url)
+            self._failed_at[key] = now
+            self._failed_at.move_to_end(key)
             self._forget_old(now)
 
-    def recently_failed(self, url):
+    def recently_failed(self, url, recorded=None):
+        """Whether reading ``url`` failed lately or, given ``recorded``,
+        its bytes were not those lately."""
         with self._lock:
-            return self._is_recent(url, self._clock())
+            return self._failure_of(url, recorded, self._clock()) is not None
 
-    def deprioritised(self, locations):
-        """A new list of ``locations``: those whose URL failed recently go
-        last, each group keeping its order."""
+    def deprioritised(self, locations, recorded=None):
+        """A new list of ``locations``, each group keeping its order: those
+        whose URL failed lately go last, and given ``recorded``, those whose
+        bytes were not those lately are left out."""
         with self._lock:
             now = self._clock()
-            recent = [self._is_recent(_url_of(location), now)
-                      for location in locations]
-        return ([loc for loc, failed in zip(locations, recent) if not failed]
-                + [loc for loc, failed in zip(locations, recent) if failed])
+            failures = [self._failure_of(_url_of(location), recorded, now)
+                        for location in locations]
+        return ([loc for loc, failure in zip(locations, failures)
+                 if failure is None]
+                + [loc for loc, failure in zip(locations, failures)
+                   if failure == "read"])
 
     def __len__(self):
         with self._lock:
             self._forget_old(self._clock())
             return len(self._failed_at)
 
-    def _is_recent(self, url, now):
-        failed_at = self._failed_at.get(url)
+    @staticmethod
+    def _key(url, recorded):
+        if recorded is None:
+            return digest("read", url)
+        return digest("bytes", url, *dataclasses.astuple(recorded))
+
+    def _failure_of(self, url, recorded, now):
+        """``"bytes"``, ``"read"`` or None."""
+        if recorded is not None and self._is_recent(
+                self._key(url, recorded), now):
+            return "bytes"
+        return "read" if self._is_recent(self._key(url, None), now) else None
+
+    def _is_recent(self, key, now):
+        failed_at = self._failed_at.get(key)
         return failed_at is not None and now - failed_at < self._ttl
 
     def _forget_old(self, now):
         """Drop expired entries, then the oldest beyond the cap."""
         while self._failed_at:
-            url, failed_at = next(iter(self._failed_at.items()))
+            key, failed_at = next(iter(self._failed_at.items()))
             if (now - failed_at < self._ttl
                     and len(self._failed_at) <= self._max_entries):
                 return
-            del self._failed_at[url]
+            del self._failed_at[key]

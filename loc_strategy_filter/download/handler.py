@@ -4,10 +4,14 @@ Authorisation stays the upstream's. Steering asks the upstream itself to
 read from the best store. Serving sends the user's own request to the
 upstream (in ``serve`` mode before anything else; in ``auto`` mode after
 the image record, which decides between steering and serving): only its 200
-or 206 lets the filter read a location, and the upstream's answer is
-streamed on unchanged whenever the filter cannot do at least as well.
+or 206 lets the filter read a location (``_agreed_window``), and the
+upstream's answer is streamed on unchanged whenever the filter cannot do at
+least as well: when no location opens, or every location it may read
+failed lately. A body whose locations all fail part way continues from the
+upstream's own download of the bytes left, asked as the same user.
 """
 
+import dataclasses
 import logging
 import urllib.parse
 
@@ -17,9 +21,11 @@ from loc_strategy_filter.download import ranges
 from loc_strategy_filter.download.failover import FailoverStream
 from loc_strategy_filter.download.failover import NoReadableLocation
 from loc_strategy_filter.download.failures import FailureMemory
+from loc_strategy_filter.download.failures import RecordedBytes
 from loc_strategy_filter.download.record import UserRequest
 from loc_strategy_filter.download.record import fetch_image
 from loc_strategy_filter.download.upstream import HeldResponse
+from loc_strategy_filter.download.upstream import UpstreamRest
 from loc_strategy_filter.download.verify import Verifier
 from loc_strategy_filter.stores.http import VIA
 from loc_strategy_filter.strategies.store_id import store_of
@@ -27,6 +33,8 @@ from loc_strategy_filter.strategies.store_id import store_of
 LOG = logging.getLogger(__name__)
 
 _REFUSED_PREFERENCE = (400, 403)
+# The only answers to the user's own download that let the filter serve.
+_AGREEING = (200, 206)
 _REPLACED_HEADERS = frozenset(("content-length", "content-range",
                                "content-type", "transfer-encoding"))
 
@@ -47,6 +55,23 @@ def _expected_size(image):
     return size if isinstance(size, int) and size > 0 else None
 
 
+@dataclasses.dataclass(frozen=True)
+class Steer:
+    """Ask the upstream to read ``store`` first."""
+
+    store: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Serve:
+    """Serve ``image`` from ``candidates``, ``(index, location)`` pairs in
+    the order to try, once the upstream agrees."""
+
+    image: dict
+    recorded: RecordedBytes
+    candidates: list
+
+
 class DownloadHandler:
     """Handles ``GET /v2/images/{id}/file`` for one filter instance."""
 
@@ -64,28 +89,36 @@ class DownloadHandler:
         # its routing state into that environ.
         user_request = UserRequest(environ)
         if mode == "serve":
-            return self._serve_if_allowed(application, environ,
-                                          start_response, user_request)
+            return self._serve_mode(application, environ, start_response,
+                                    user_request)
+        return self._steer_or_serve(application, environ, start_response,
+                                    user_request)
+
+    def _serve_mode(self, application, environ, start_response,
+                    user_request):
+        """``serve``: the user's own request goes first, and only the
+        upstream's 200 or 206 lets the filter look at the image record."""
+        held = HeldResponse(application, environ)
+        if held.status_code not in _AGREEING:
+            return held.forward(start_response)
+        plan = self._safe_plan(application, user_request)  # never Steer
+        if plan is None:
+            return held.forward(start_response)
+        return self._serve(application, environ, start_response, held,
+                           user_request, plan)
+
+    def _steer_or_serve(self, application, environ, start_response,
+                        user_request):
+        """``steer`` and ``auto``: the image record decides first."""
         plan = self._safe_plan(application, user_request)
         if plan is None:
             return application(environ, start_response)
-        if plan[0] == "steer":
+        if isinstance(plan, Steer):
             return self._steer(application, environ, start_response,
-                               user_request, plan[1])
+                               user_request, plan.store)
         held = HeldResponse(application, environ)
-        return self._serve(environ, start_response, held, *plan[1:])
-
-    def _serve_if_allowed(self, application, environ, start_response,
-                          user_request):
-        """``serve`` mode: the user's own request goes first, and only the
-        upstream's 200 or 206 lets the filter look at the image record."""
-        held = HeldResponse(application, environ)
-        if held.status_code not in (200, 206):
-            return held.forward(start_response)
-        plan = self._safe_plan(application, user_request)  # never "steer"
-        if plan is None:
-            return held.forward(start_response)
-        return self._serve(environ, start_response, held, *plan[1:])
+        return self._serve(application, environ, start_response, held,
+                           user_request, plan)
 
     def _safe_plan(self, application, user_request):
         try:
@@ -96,30 +129,59 @@ class DownloadHandler:
             return None
 
     def _plan(self, application, user_request):
-        """``("steer", store)``, ``("serve", image, candidates)`` or None;
-        only the upstream's image record is read, no location touched."""
+        """``Steer``, ``Serve`` or None; only the upstream's image record
+        is read, no location touched."""
         mode = self.settings.download_mode
         image = fetch_image(application, user_request)
-        ranked = self._ranked(image) if image else []
+        recorded = self._recorded(image) if image else None
+        ranked = self._ranked(image, recorded) if image else []
         if not ranked:
             return None
         store = store_of(ranked[0][1])
         if mode in ("steer", "auto") and store:
-            return "steer", store
+            return Steer(store)
+        if mode not in ("serve", "auto") or recorded is None:
+            return None
         candidates = [(index, location) for index, location in ranked
                       if self._readable(location["url"])]
-        if mode in ("serve", "auto") and candidates:
-            return "serve", image, candidates
-        return None
+        if all(self.failures.recently_failed(location["url"], recorded)
+               for _, location in candidates):
+            self._log_all_failed(image)
+            return None
+        return Serve(image, recorded, candidates)
 
-    def _ranked(self, image):
-        """``(index, location)`` pairs in strategy order, recently failed
-        locations last; the index is the location's place in the image's
+    def _log_all_failed(self, image):
+        """Say why a download is not served when readable locations exist,
+        for an operator waiting for the TTL to pass."""
+        if any(self._readable(location["url"])
+               for location in _usable_locations(image)):
+            LOG.warning("Image %s: every location the filter may read "
+                        "failed in the last %s seconds; the upstream's own "
+                        "answer is sent", image["id"],
+                        self.settings.location_failure_ttl)
+
+    def _recorded(self, image):
+        """What the filter checks the image's bytes against, or None when
+        the record gives no size."""
+        size = _expected_size(image)
+        if size is None:
+            return None
+        if not self.settings.verify_checksums:
+            return RecordedBytes(size)
+        return RecordedBytes(size, image.get("checksum"),
+                             image.get("os_hash_algo"),
+                             image.get("os_hash_value"))
+
+    def _ranked(self, image, recorded):
+        """``(index, location)`` pairs in strategy order, locations whose
+        reads failed lately last, those whose bytes were not ``recorded``
+        lately left out; the index is the location's place in the image's
         own list, for logs."""
         locations = _usable_locations(image)
         position = {id(location): index
                     for index, location in enumerate(locations)}
-        ordered = self.failures.deprioritised(self.settings.order(locations))
+        ordered = self.failures.deprioritised(self.settings.order(locations),
+                                              recorded)
         return [(position.get(id(location)), location) for location in ordered]
 
     def _readable(self, url):
@@ -144,58 +206,54 @@ class DownloadHandler:
         LOG.info("Download steered to store %s", store)
         return held.forward(start_response)
 
-    def _serve(self, environ, start_response, held, image, candidates):
+    def _serve(self, application, environ, start_response, held,
+               user_request, plan):
         try:
-            opened = self._open(environ, held, image, candidates)
+            opened = self._open(application, held, user_request, plan)
         except Exception:  # before any header: the upstream's answer is there
             LOG.exception("Download %s: the upstream's answer is sent",
-                          environ.get("PATH_INFO"))
+                          user_request.path_info)
             opened = None
         if opened is None:
             return held.forward(start_response)
-        stream, source, (start, stop), size = opened
+        stream, source, (start, stop) = opened
+        size = plan.recorded.size
         held.close()
         start_response(held.status, self._headers(held, start, stop, size))
         return body.response_body(environ, stream, source,
-                                  (start, stop) == (0, size), image.get("id"))
+                                  (start, stop) == (0, size),
+                                  plan.image.get("id"))
 
-    def _open(self, environ, held, image, candidates):
+    def _open(self, application, held, user_request, plan):
         """The opened stream for the bytes the upstream agreed to send, or
         None when the filter cannot serve them."""
-        size = _expected_size(image)
-        window = self._window(environ, held, size) if size else None
+        size = plan.recorded.size
+        window = _agreed_window(user_request, held, size)
         if window is None:
             return None
         start, stop = window
-        verifier = None
-        if window == (0, size):
-            verifier = Verifier(size, image.get("checksum") if
-                                self.settings.verify_checksums else None,
-                                *self._os_hash(image))
+        whole = window == (0, size)
+        verifier = (Verifier(*dataclasses.astuple(plan.recorded)) if whole
+                    else None)
+
+        def rest_from_upstream(offset, stop):
+            fresh = user_request.environ(user_request.path_info,
+                                         user_request.query_string,
+                                         download=True)
+            return UpstreamRest(application, fresh, offset, stop, size,
+                                open_ended=whole)
+
         stream = FailoverStream(
-            candidates, self.readers, start, stop, verifier, self.failures,
-            image_id=image.get("id"), expected_size=size)
+            plan.candidates, self.readers, start, stop, verifier,
+            self.failures, image_id=plan.image.get("id"), expected_size=size,
+            recorded=plan.recorded, fallback=rest_from_upstream)
         try:
             source = stream.open_first()
         except NoReadableLocation:
+            LOG.warning("Image %s: no location could be opened; the "
+                        "upstream's own answer is sent", plan.image.get("id"))
             return None
-        return stream, source, window, size
-
-    def _os_hash(self, image):
-        if not self.settings.verify_checksums:
-            return None, None
-        return image.get("os_hash_algo"), image.get("os_hash_value")
-
-    @staticmethod
-    def _window(environ, held, size):
-        """The bytes to serve, when the upstream's own answer agrees."""
-        wanted = ranges.parse_range(environ.get("HTTP_RANGE"), size)
-        if isinstance(wanted, ranges.WholeBody) and held.status_code == 200:
-            return 0, size
-        if (isinstance(wanted, ranges.ByteRange) and held.status_code == 206
-                and held.header("content-range") == wanted.content_range):
-            return wanted.start, wanted.stop
-        return None
+        return stream, source, window
 
     @staticmethod
     def _headers(held, start, stop, size):
@@ -206,3 +264,18 @@ class DownloadHandler:
         if held.status_code == 206:
             headers.append(("Content-Range", f"bytes {start}-{stop - 1}/{size}"))
         return headers
+
+
+def _agreed_window(user_request, held, size):
+    """The bytes the filter may serve: only those the upstream agreed to
+    send the user, in its ``held`` answer to the user's own request (200
+    for the whole image, 206 with the same ``Content-Range`` for one
+    range), or None. The authorisation rule lives here, and only here."""
+    as_asked = user_request.environ(user_request.path_info, download=True)
+    wanted = ranges.parse_range(as_asked.get("HTTP_RANGE"), size)
+    if isinstance(wanted, ranges.WholeBody) and held.status_code == 200:
+        return 0, size
+    if (isinstance(wanted, ranges.ByteRange) and held.status_code == 206
+            and held.header("content-range") == wanted.content_range):
+        return wanted.start, wanted.stop
+    return None

@@ -2,7 +2,13 @@
 
 The download handler must see the upstream's status before it chooses to
 serve bytes itself or to hand the upstream's response on untouched.
+``UpstreamRest`` asks the upstream for the rest of a download whose
+locations all failed part way, and reads it like a location.
 """
+
+from loc_strategy_filter.stores import ReadFailed
+
+_IDENTITY = ("", "identity")
 
 
 def close_body(app_iter):
@@ -48,6 +54,11 @@ class HeldResponse:
             return self._app_iter
         return _Chained(self._head, self._rest, self._app_iter)
 
+    def chunks(self):
+        """The body, chunk by chunk (``close`` when done)."""
+        yield from self._head
+        yield from self._rest
+
     def read(self):
         """The whole body, for small answers such as an image record."""
         try:
@@ -71,3 +82,45 @@ class _Chained:
 
     def close(self):
         close_body(self._app_iter)
+
+
+class UpstreamRest:
+    """Bytes ``offset`` up to ``stop`` of a ``size``-byte image from the
+    upstream's own download, asked with ``environ`` (a fresh request as
+    the user) and a ``Range``; a source for the failover stream.
+
+    Only a 206 that is exactly the bytes asked for, not content-coded, is
+    read: anything else could splice other bytes into the body. With
+    ``open_ended`` the range asked is ``bytes=offset-``, as for the rest of
+    a whole image. Raises ``ReadFailed`` when the upstream does not agree.
+    """
+
+    def __init__(self, application, environ, offset, stop, size,
+                 open_ended=False):
+        last = "" if open_ended else str(stop - 1)
+        environ["HTTP_RANGE"] = f"bytes={offset}-{last}"
+        environ["HTTP_ACCEPT_ENCODING"] = "identity"
+        self.size = size
+        try:
+            self._held = HeldResponse(application, environ)
+        except Exception as exc:  # the upstream's failure, not ours to show
+            raise ReadFailed(f"the upstream failed: {exc!r}") from None
+        wanted = f"bytes {offset}-{stop - 1}/{size}"
+        got = self._held.header("content-range")
+        coding = self._held.header("content-encoding")
+        if (self._held.status_code != 206 or got != wanted
+                or (coding or "").strip().lower() not in _IDENTITY):
+            self._held.close()
+            raise ReadFailed(
+                f"the upstream answered {self._held.status} with "
+                f"Content-Range {got!r} and Content-Encoding {coding!r} "
+                f"to a request for {wanted}")
+
+    def chunks(self):
+        try:
+            yield from self._held.chunks()
+        except Exception as exc:  # the upstream's body broke part way
+            raise ReadFailed(f"the upstream's body broke: {exc!r}") from None
+
+    def close(self):
+        self._held.close()

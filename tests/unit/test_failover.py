@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from loc_strategy_filter.download.failover import (
     FailoverStream, NoReadableLocation, StreamBroken)
-from loc_strategy_filter.download.failures import FailureMemory
+from loc_strategy_filter.download.failures import (
+    FailureMemory, RecordedBytes)
 from loc_strategy_filter.download.verify import IntegrityError, Verifier
 from loc_strategy_filter.stores.base import ReadFailed, ReadRefused
 
@@ -19,6 +20,14 @@ A = "file:///srv/images/a"
 B = f"http://user:{SECRET}@store-b/images/b"
 C = f"swift+https://tenant:{SECRET}@keystone/v3/c/o"
 SAME_SIZE = object()
+# What the image's record says, as the stream knows it by default.
+RECORDED = RecordedBytes(len(DATA))
+
+
+def bytes_failed(memory, url, recorded=RECORDED):
+    """Whether ``url`` is remembered for wrong bytes of this image only."""
+    return (memory.recently_failed(url, recorded)
+            and not memory.recently_failed(url))
 
 
 @dataclasses.dataclass
@@ -42,6 +51,7 @@ class FakeSource:
         self.stop = stop
         self.size = len(store.data) if store.size is SAME_SIZE else store.size
         self.closed = False
+        self.pulled = 0  # chunks taken from it so far
 
     def chunks(self):
         store = self.store
@@ -49,6 +59,7 @@ class FakeSource:
         cut = min(n for n in (store.fail_after, store.end_after, len(body))
                   if n is not None)
         for offset in range(0, cut, store.chunk_size):
+            self.pulled += 1
             yield body[offset:min(offset + store.chunk_size, cut)]
         if store.fail_after is not None:
             raise ReadFailed(f"connection to {self.url} reset")
@@ -78,8 +89,26 @@ class FakeReader:
         return source
 
 
+class FakeFallback:
+    """The upstream's own download, asked for the rest of the body."""
+
+    def __init__(self, store):
+        self.store = store
+        self.calls = []  # (offset, stop)
+        self.sources = []
+
+    def __call__(self, offset, stop):
+        self.calls.append((offset, stop))
+        if self.store.fail_at_open:
+            raise ReadFailed("the upstream answered 500")
+        source = FakeSource(self.store, offset, stop)
+        source.url = "upstream"
+        self.sources.append(source)
+        return source
+
+
 def failover(stores, start=0, stop=len(DATA), verifier=None, memory=None,
-             size=len(DATA), schemes=FakeReader.schemes):
+             size=len(DATA), schemes=FakeReader.schemes, **kwargs):
     reader = FakeReader(stores)
     candidates = [(index, {"url": url, "metadata": {}})
                   for index, url in enumerate(stores)]
@@ -87,7 +116,7 @@ def failover(stores, start=0, stop=len(DATA), verifier=None, memory=None,
         candidates, {scheme: reader for scheme in schemes},
         start, stop, verifier,
         FailureMemory(60) if memory is None else memory,
-        image_id="img-1", expected_size=size)
+        image_id="img-1", expected_size=size, **kwargs)
     return stream, reader
 
 
@@ -193,7 +222,7 @@ def test_a_location_of_another_size_is_a_failed_one():
         {A: Store(size=len(DATA) + 1), B: Store()}, memory=memory)
     assert (received, error) == (DATA, None)
     assert stream.served_by == 1
-    assert memory.recently_failed(A)
+    assert bytes_failed(memory, A)
     assert reader.sources[0].closed
 
 
@@ -266,7 +295,7 @@ def test_reopening_checks_the_size_too():
         memory=memory)
     assert (received, error) == (DATA, None)
     assert stream.served_by == 2
-    assert memory.recently_failed(B)
+    assert memory.recently_failed(A) and bytes_failed(memory, B)
     assert all_closed(reader)
 
 
@@ -314,7 +343,7 @@ def test_a_corrupt_body_never_ends_cleanly(at, chunk_size):
         verifier=md5_verifier(), memory=memory)
     assert isinstance(error, IntegrityError)
     assert len(received) < len(DATA)
-    assert memory.recently_failed(A)
+    assert bytes_failed(memory, A)
     assert all_closed(reader)
 
 
@@ -324,8 +353,9 @@ def test_every_location_read_is_blamed_for_a_corrupt_body(caplog):
         {A: Store(fail_after=100), B: Store(data=corrupt(DATA, 900)),
          C: Store()}, verifier=md5_verifier(), memory=memory)
     assert isinstance(error, IntegrityError)
-    assert [memory.recently_failed(u) for u in (A, B, C)] == [
+    assert [memory.recently_failed(u, RECORDED) for u in (A, B, C)] == [
         True, True, False]
+    assert memory.recently_failed(A) and bytes_failed(memory, B)
     assert any("location(s) 0, 1" in r.getMessage() for r in caplog.records)
 
 
@@ -351,7 +381,7 @@ def test_bytes_past_the_end_are_never_sent(start, stop, verifier, chunk_size):
     assert isinstance(error, IntegrityError)
     assert len(received) < stop - start
     assert DATA[start:stop].startswith(received)
-    assert memory.recently_failed(A)
+    assert bytes_failed(memory, A)
     assert reader.opened == [(A, start, stop)]
 
 
@@ -367,6 +397,113 @@ def test_an_empty_image_is_an_empty_body():
     stream, reader, received, error = served(
         {A: Store(data=b"")}, stop=0, size=0, verifier=md5_verifier(b""))
     assert (received, error) == (b"", None)
+
+
+def test_wrong_bytes_are_remembered_with_what_the_record_said():
+    memory = FailureMemory(60)
+    recorded = RecordedBytes(len(DATA), hashlib.md5(DATA).hexdigest())
+    stream, reader, received, error = served(
+        {A: Store(data=corrupt(DATA, 3))}, verifier=md5_verifier(),
+        memory=memory, recorded=recorded)
+    assert isinstance(error, IntegrityError)
+    assert bytes_failed(memory, A, recorded)
+    assert not memory.recently_failed(A, RecordedBytes(len(DATA), "0" * 32))
+
+
+# -- Sending promptly ---------------------------------------------------------
+
+@pytest.mark.parametrize("verifier", [None, md5_verifier()],
+                         ids=["unverified", "verified"])
+def test_each_chunk_goes_out_as_it_arrives(verifier):
+    stream, reader = failover({A: Store()}, verifier=verifier)
+    stream.open_first()
+    body = stream.chunks()
+    assert next(body) == DATA[:100]
+    assert reader.sources[0].pulled == 1
+    assert next(body) == DATA[100:200]
+    assert reader.sources[0].pulled == 2
+    body.close()
+
+
+def test_only_the_chunk_with_the_last_byte_waits_for_the_check():
+    stream, reader = failover({A: Store(data=corrupt(DATA, len(DATA) - 1))},
+                              verifier=md5_verifier())
+    stream.open_first()
+    received, error = drain(stream)
+    assert isinstance(error, IntegrityError)
+    assert received == DATA[:1000]  # all but the last chunk (of 24 bytes)
+
+
+# -- Continuing from the upstream ---------------------------------------------
+
+def test_the_upstream_continues_when_no_location_is_left(caplog):
+    caplog.set_level(logging.INFO)
+    memory = FailureMemory(60)
+    upstream = FakeFallback(Store())
+    stream, reader, received, error = served(
+        {A: Store(fail_after=250), B: Store(fail_at_open=True)},
+        verifier=md5_verifier(), memory=memory, fallback=upstream)
+    assert (received, error) == (DATA, None)
+    assert upstream.calls == [(250, len(DATA))]
+    assert memory.recently_failed(A) and memory.recently_failed(B)
+    assert not memory.recently_failed("upstream")
+    assert all_closed(reader) and upstream.sources[0].closed
+    messages = [r.getMessage() for r in caplog.records]
+    assert ("Image img-1: no location left; bytes 250 to 1024 continue "
+            "from the upstream's own download") in messages
+    assert ("Image img-1: bytes 0 to 1024 served by location(s) 0, then "
+            "from byte 250 by the upstream, after 2 failover(s)") in messages
+
+
+def test_the_upstream_is_not_asked_while_a_location_is_left():
+    upstream = FakeFallback(Store())
+    stream, reader, received, error = served(
+        {A: Store(fail_after=250), B: Store()}, fallback=upstream)
+    assert (received, error) == (DATA, None)
+    assert upstream.calls == []
+
+
+def test_the_upstream_continues_a_range_within_the_range():
+    upstream = FakeFallback(Store())
+    stream, reader, received, error = served(
+        {A: Store(fail_after=37)}, start=100, stop=300, fallback=upstream)
+    assert (received, error) == (DATA[100:300], None)
+    assert upstream.calls == [(137, 300)]
+
+
+@pytest.mark.parametrize("upstream_store", [
+    Store(fail_at_open=True), Store(fail_after=10), Store(end_after=10),
+], ids=["refuses", "fails", "ends-early"])
+def test_when_the_upstream_cannot_continue_the_body_breaks(upstream_store,
+                                                           caplog):
+    upstream = FakeFallback(upstream_store)
+    memory = FailureMemory(60)
+    stream, reader, received, error = served(
+        {A: Store(fail_after=250)}, fallback=upstream, memory=memory)
+    assert isinstance(error, StreamBroken)
+    assert DATA.startswith(received) and len(received) < len(DATA)
+    assert upstream.calls == [(250, len(DATA))]  # asked once only
+    assert len(memory) == 1 and memory.recently_failed(A)
+    assert all(source.closed for source in upstream.sources)
+
+
+def test_wrong_bytes_from_the_upstream_still_break_the_body():
+    upstream = FakeFallback(Store(data=corrupt(DATA, 900)))
+    memory = FailureMemory(60)
+    stream, reader, received, error = served(
+        {A: Store(fail_after=250)}, verifier=md5_verifier(),
+        fallback=upstream, memory=memory)
+    assert isinstance(error, IntegrityError)
+    assert len(received) < len(DATA)
+
+
+def test_the_upstream_is_no_fallback_for_opening():
+    upstream = FakeFallback(Store())
+    stream, reader = failover({A: Store(fail_at_open=True)},
+                              fallback=upstream)
+    with pytest.raises(NoReadableLocation):
+        stream.open_first()
+    assert upstream.calls == []
 
 
 # -- Closing and logging ------------------------------------------------------
@@ -433,8 +570,13 @@ def store_for(behaviour, data, chunk_size):
     return Store(data=data, chunk_size=chunk_size, **{kind: count})
 
 
-def model(behaviours, start, stop):
-    """(outcome, offsets each location is opened at, indices that failed)."""
+def reaches_the_end(behaviour, position, stop):
+    return behaviour == "ok" or position + behaviour[1] >= stop
+
+
+def model(behaviours, start, stop, upstream=None):
+    """(outcome, offsets each location is opened at, indices that failed,
+    the offsets the upstream is asked from)."""
     position, opened_at, failed = start, {}, []
     for index, behaviour in enumerate(behaviours):
         if behaviour == "refuse":
@@ -443,29 +585,41 @@ def model(behaviours, start, stop):
             failed.append(index)
             continue
         opened_at[index] = position
-        if behaviour == "ok" or position + behaviour[1] >= stop:
-            return "whole", opened_at, failed
+        if reaches_the_end(behaviour, position, stop):
+            return "whole", opened_at, failed, []
         position += behaviour[1]
         failed.append(index)
-    return ("broken" if opened_at else "unopened"), opened_at, failed
+    if not opened_at:
+        return "unopened", opened_at, failed, []
+    if upstream is None:
+        return "broken", opened_at, failed, []
+    if upstream != "fail_at_open" and reaches_the_end(upstream, position,
+                                                      stop):
+        return "whole", opened_at, failed, [position]
+    return "broken", opened_at, failed, [position]
 
 
 @given(data=st.binary(max_size=120), window=st.tuples(st.integers(0, 120),
                                                        st.integers(0, 120)),
        behaviours=st.lists(behaviours, min_size=1, max_size=5),
-       chunk_sizes=st.lists(st.integers(1, 16), min_size=5, max_size=5))
+       chunk_sizes=st.lists(st.integers(1, 16), min_size=6, max_size=6),
+       upstream=st.one_of(st.none(), behaviours.filter(
+           lambda behaviour: behaviour != "refuse")))
 def test_any_failures_give_the_exact_window_or_a_broken_body(
-        data, window, behaviours, chunk_sizes):
+        data, window, behaviours, chunk_sizes, upstream):
     start, stop = sorted(min(n, len(data)) for n in window)
     urls = [f"file:///srv/{index}" for index in range(len(behaviours))]
     stores = {url: store_for(behaviour, data, size) for url, behaviour, size
               in zip(urls, behaviours, chunk_sizes)}
     whole = (start, stop) == (0, len(data))
     memory = FailureMemory(60)
+    fallback = (None if upstream is None else
+                FakeFallback(store_for(upstream, data, chunk_sizes[-1])))
     stream, reader = failover(
         stores, start=start, stop=stop, size=len(data), memory=memory,
-        verifier=md5_verifier(data) if whole else None)
-    outcome, opened_at, failed = model(behaviours, start, stop)
+        verifier=md5_verifier(data) if whole else None, fallback=fallback)
+    outcome, opened_at, failed, upstream_asked = model(
+        behaviours, start, stop, upstream)
 
     if outcome == "unopened":
         with pytest.raises(NoReadableLocation):
@@ -485,3 +639,6 @@ def test_any_failures_give_the_exact_window_or_a_broken_body(
             if memory.recently_failed(url)] == failed
     assert stream.failovers == len(failed)
     assert all_closed(reader)
+    if fallback is not None:
+        assert fallback.calls == [(offset, stop) for offset in upstream_asked]
+        assert all(source.closed for source in fallback.sources)

@@ -1,10 +1,14 @@
 import copy
+import dataclasses
 import threading
+
+import pytest
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loc_strategy_filter.download.failures import FailureMemory
+from loc_strategy_filter.download.failures import (
+    FailureMemory, RecordedBytes, digest)
 
 
 class Clock:
@@ -145,3 +149,71 @@ def test_deprioritised_is_a_stable_partition(urls, failed):
     ordered = memory.deprioritised(locations)
     assert ordered == ([loc for loc in locations if loc["url"] not in failed]
                        + [loc for loc in locations if loc["url"] in failed])
+
+
+# -- Keyed by what failed -----------------------------------------------------
+
+RECORD = RecordedBytes(1024, "a" * 32, "sha512", "b" * 128)
+OTHER_RECORD = RecordedBytes(1024, "c" * 32, "sha512", "d" * 128)
+
+
+def test_wrong_bytes_count_for_that_record_only():
+    memory = FailureMemory(30)
+    memory.failed("http://mirror/shared", RECORD)
+    assert memory.recently_failed("http://mirror/shared", RECORD)
+    assert not memory.recently_failed("http://mirror/shared", OTHER_RECORD)
+    assert not memory.recently_failed("http://mirror/shared")
+
+
+def test_a_failed_read_counts_for_every_record():
+    memory = FailureMemory(30)
+    memory.failed("http://mirror/shared")
+    assert memory.recently_failed("http://mirror/shared", RECORD)
+    assert memory.recently_failed("http://mirror/shared", OTHER_RECORD)
+
+
+@pytest.mark.parametrize("field, value", [
+    ("size", 1025), ("checksum", None), ("hash_algo", "sha256"),
+    ("hash_value", "e" * 128)], ids=lambda value: str(value)[:8])
+def test_every_recorded_field_is_part_of_the_key(field, value):
+    memory = FailureMemory(30)
+    memory.failed("u", RECORD)
+    assert not memory.recently_failed(
+        "u", dataclasses.replace(RECORD, **{field: value}))
+
+
+def test_wrong_bytes_leave_the_location_out_for_that_record_only():
+    memory = FailureMemory(30)
+    locations = [location(u) for u in "abc"]
+    memory.failed("a", RECORD)
+    memory.failed("b")
+    assert [loc["url"] for loc in memory.deprioritised(locations, RECORD)] \
+        == ["c", "b"]
+    assert [loc["url"] for loc in memory.deprioritised(
+        locations, OTHER_RECORD)] == ["a", "c", "b"]
+    assert [loc["url"] for loc in memory.deprioritised(locations)] == [
+        "a", "c", "b"]
+
+
+def test_wrong_bytes_expire_too():
+    clock = Clock()
+    memory = FailureMemory(30, clock=clock)
+    memory.failed("a", RECORD)
+    clock.now += 30
+    assert not memory.recently_failed("a", RECORD)
+    assert len(memory) == 0
+
+
+def test_no_url_is_kept_only_its_digest():
+    secret_url = "http://user:s3cret@mirror/image"
+    memory = FailureMemory(30)
+    memory.failed(secret_url)
+    memory.failed(secret_url, RECORD)
+    assert "s3cret" not in repr(vars(memory))
+    assert digest("read", secret_url) in vars(memory)["_failed_at"]
+
+
+def test_a_digest_tells_its_parts_apart():
+    assert digest("ab", "c") != digest("a", "bc")
+    assert digest("a", None) == digest("a", "")
+    assert len(digest("x")) == 64 and digest("x") == digest("x")
