@@ -15,6 +15,7 @@ import webob
 
 from loc_strategy_filter.cmd.strategy_args import strategy_overrides
 from loc_strategy_filter.middleware import LocationStrategyFilter
+from loc_strategy_filter.redaction import redact_text
 from loc_strategy_filter.stub import StubImageAPI
 
 NAME = "serve"
@@ -41,6 +42,14 @@ def add_arguments(parser):
 class _ThreadingWSGIServer(socketserver.ThreadingMixIn,
                            simple_server.WSGIServer):
     daemon_threads = True
+
+
+class _RequestHandler(simple_server.WSGIRequestHandler):
+    """Access log lines without query strings or userinfo: a location may
+    point back at this server with a signature in its query."""
+
+    def log_message(self, format, *args):
+        super().log_message("%s", redact_text(format % args))
 
 
 def _global_conf(args):
@@ -88,7 +97,8 @@ def create_demo_image(app, base_url):
 def run(args):
     app = build_pipeline(args)
     server = simple_server.make_server(args.host, args.port, app,
-                                       server_class=_ThreadingWSGIServer)
+                                       server_class=_ThreadingWSGIServer,
+                                       handler_class=_RequestHandler)
     base_url = f"http://{args.host}:{server.server_port}"
     LOG.info("Serving the image API with the location strategy filter on %s",
              base_url)

@@ -5,11 +5,18 @@ An allow-list compared as text is bypassed by respelling an address:
 reach 127.0.0.1. So every host is first reduced to one canonical form, the
 same form the reader then connects to, and the allow-list compares those.
 
-Loopback and the unspecified address (``0.0.0.0`` and ``::`` reach this
-machine too on Linux) are one host, "this machine": allowing any spelling
-of it allows every spelling, and an allow-list without it refuses them all.
+An entry allows the one address it names, in every spelling, and no other.
+Loopback is not one host: ``127.0.0.1`` allows neither ``127.0.0.2`` nor
+``::1``, because a service may listen on one loopback address alone, and
+the unspecified addresses (``0.0.0.0``, ``::``, which reach this machine on
+Linux) are allowed only where an entry names them. An IPv4-mapped IPv6
+address is its IPv4 address, which is what a connection to it reaches.
 Names are compared by name, never resolved: an allowed name is trusted to
 resolve where the operator means it to.
+
+No error message here quotes the text it was given: that text may be part
+of a location URL, and a mis-split URL puts its userinfo where the host
+should be. An allow-list entry, which is configuration, is named.
 """
 
 import ipaddress
@@ -20,7 +27,6 @@ _NUMERIC_LABEL = re.compile(r"(0x[0-9a-f]*|[0-9]+)\Z")
 _HEX = re.compile(r"0x[0-9a-f]+\Z")
 _OCTAL = re.compile(r"0[0-7]*\Z")
 _DECIMAL = re.compile(r"[1-9][0-9]*\Z")
-_THIS_MACHINE = "this machine"
 
 
 def canonical_host(host):
@@ -33,7 +39,7 @@ def canonical_host(host):
     whose last label is a number that is not a valid IPv4 address.
     """
     if not isinstance(host, str) or not host.isascii():
-        raise ValueError(f"not a host: {host!r}")
+        raise ValueError("not a host name or IP address")
     if host.startswith("[") and host.endswith("]"):
         return _canonical_ipv6(host[1:-1])
     if ":" in host:
@@ -43,23 +49,23 @@ def canonical_host(host):
         name = name[:-1]
     labels = name.split(".")
     if _NUMERIC_LABEL.match(labels[-1]):
-        return str(_parse_ipv4(labels, host))
+        return str(_parse_ipv4(labels))
     if len(name) > 253 or not all(_LABEL.match(label) for label in labels):
-        raise ValueError(f"not a host: {host!r}")
+        raise ValueError("not a host name or IP address")
     return name
 
 
 def _canonical_ipv6(text):
     if "%" in text:
-        raise ValueError(f"zone ids are not allowed: {text!r}")
+        raise ValueError("zone ids are not allowed")
     try:
         address = ipaddress.IPv6Address(text)
     except ValueError:
-        raise ValueError(f"not an IPv6 address: {text!r}") from None
+        raise ValueError("not an IPv6 address") from None
     return str(address.ipv4_mapped or address)
 
 
-def _parse_ipv4(parts, host):
+def _parse_ipv4(parts):
     """The address a C resolver's ``inet_aton`` reads from ``parts``.
 
     One to four numbers, each decimal, ``0x`` hex or leading-zero octal; the
@@ -68,11 +74,11 @@ def _parse_ipv4(parts, host):
     try:
         numbers = [_ipv4_number(part) for part in parts]
     except ValueError:
-        raise ValueError(f"not an IPv4 address: {host!r}") from None
+        raise ValueError("not an IPv4 address") from None
     last_bits = 8 * (5 - len(numbers))
     if (len(numbers) > 4 or any(n > 255 for n in numbers[:-1])
             or numbers[-1] >= 1 << last_bits):
-        raise ValueError(f"not an IPv4 address: {host!r}")
+        raise ValueError("not an IPv4 address")
     value = numbers[-1]
     for index, number in enumerate(numbers[:-1]):
         value += number << (24 - 8 * index)
@@ -86,18 +92,7 @@ def _ipv4_number(part):
         return int(part, 8)
     if _DECIMAL.match(part):
         return int(part)
-    raise ValueError(part)
-
-
-def _identity(canonical):
-    """What two canonical hosts share when they are the same machine."""
-    try:
-        address = ipaddress.ip_address(canonical)
-    except ValueError:
-        return canonical
-    if address.is_loopback or address.is_unspecified:
-        return _THIS_MACHINE
-    return canonical
+    raise ValueError("not a number")
 
 
 class HostAllowList:
@@ -114,11 +109,11 @@ class HostAllowList:
     def allows(self, host, port):
         """Whether ``host`` (in any spelling) may be reached on ``port``."""
         try:
-            identity = _identity(canonical_host(host))
+            canonical = canonical_host(host)
         except ValueError:
             return False
-        return ((identity, None) in self._allowed
-                or (identity, port) in self._allowed)
+        return ((canonical, None) in self._allowed
+                or (canonical, port) in self._allowed)
 
 
 def split_host_port(text):
@@ -139,10 +134,13 @@ def split_host_port(text):
     if port is None:
         return host, None
     if not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
-        raise ValueError(f"bad port in {text!r}")
+        raise ValueError("port not a number from 1 to 65535")
     return host, int(port)
 
 
 def _parse_entry(entry):
-    host, port = split_host_port(entry.strip())
-    return _identity(canonical_host(host)), port
+    try:
+        host, port = split_host_port(entry.strip())
+        return canonical_host(host), port
+    except ValueError as exc:
+        raise ValueError(f"{entry!r}: {exc}") from None

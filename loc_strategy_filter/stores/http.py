@@ -32,7 +32,7 @@ import urllib.parse
 
 import urllib3
 
-from loc_strategy_filter.redaction import redact_url
+from loc_strategy_filter.redaction import redact_logs_of, redact_url
 from loc_strategy_filter.stores.base import ReadFailed, ReadRefused
 from loc_strategy_filter.stores.hosts import (
     HostAllowList, canonical_host, split_host_port)
@@ -69,6 +69,7 @@ class HttpReader:
     schemes = ("http", "https")
 
     def __init__(self, config):
+        redact_logs_of("urllib3", "loc_strategy_filter")
         self._allowed = HostAllowList(config.http_allowed_hosts)
         self._timeout = urllib3.Timeout(connect=config.http_connect_timeout,
                                         read=config.http_read_timeout)
@@ -121,7 +122,11 @@ class HttpReader:
 
     def _redirected(self, target, location):
         """Where a redirect from ``target`` to ``location`` leads."""
-        url = urllib.parse.urljoin(target.url, location)
+        try:
+            url = urllib.parse.urljoin(target.url, location)
+        except ValueError:  # its text may quote the Location's netloc
+            raise ReadFailed(f"{redact_url(target.url)}: bad redirect: "
+                             "not a URL") from None
         LOG.debug("%s redirects to %s", redact_url(target.url),
                   redact_url(url))
         new = self._allowed_target(url)
@@ -161,6 +166,9 @@ def _parse(url):
                           "in URL")
     try:
         parts = urllib.parse.urlsplit(url)
+    except ValueError:  # its text may quote the netloc, userinfo and all
+        raise ReadRefused(f"{redact_url(url)}: not a URL") from None
+    try:
         userinfo, _, host_port = parts.netloc.rpartition("@")
         host, port = split_host_port(host_port)
         host = canonical_host(host)

@@ -394,13 +394,31 @@ def test_every_loopback_spelling_refused_without_connecting(tripwire, host,
     assert tripwire.connections() == 0
 
 
-@pytest.mark.parametrize("host, family", LOOPBACK.values(),
-                         ids=LOOPBACK.keys())
-def test_every_loopback_spelling_allowed_by_loopback(server, server6, host,
-                                                     family):
+# Each reaches its listener only when its own address is listed.
+NAMED = {key: value for key, value in LOOPBACK.items()
+         if key not in ("zero", "ipv6-unspecified")}
+
+
+@pytest.mark.parametrize("host, family", NAMED.values(), ids=NAMED.keys())
+def test_every_spelling_allowed_by_the_address_it_spells(server, server6,
+                                                         host, family):
     port = server.port if family == 4 else server6.port
-    source = make_reader("127.0.0.1").open(f"http://{host}:{port}/img", 5, 9)
+    entry = "127.0.0.1" if family == 4 else "[::1]"
+    source = make_reader(entry).open(f"http://{host}:{port}/img", 5, 9)
     assert read_all(source) == DATA[5:9]
+
+
+@pytest.mark.parametrize("host, family", [
+    ("[::1]", 6), ("::1", 6), ("0", 4), ("0.0.0.0", 4), ("[::]", 6),
+    ("127.0.0.2", 4), ("127.2", 4)], ids=[
+    "ipv6-loopback", "ipv6-bare", "zero", "unspecified", "ipv6-unspecified",
+    "other-loopback", "other-loopback-short"])
+def test_another_local_address_refused_without_connecting(tripwire, host,
+                                                          family):
+    port = tripwire.port if family == 4 else tripwire.port6
+    with pytest.raises(ReadRefused):
+        make_reader("127.0.0.1").open(f"http://{host}:{port}/img")
+    assert tripwire.connections() == 0
 
 
 def test_names_are_not_resolved_for_the_allow_list(tripwire):
@@ -627,10 +645,11 @@ def test_redirect_from_https_to_http_refused(tls_server, trusted, tripwire):
 
 @pytest.mark.parametrize("url, allowed", [
     ("http://127.0.0.1:8080/x", True), ("https://2130706433/x", True),
-    ("http://[::1]/x", True), ("http://mirror.example.com/x", False),
+    ("http://[::1]/x", False), ("http://127.0.0.2/x", False),
+    ("http://mirror.example.com/x", False),
     ("ftp://127.0.0.1/x", False), ("http://127.0.0.1 /x", False),
-], ids=["listed", "decimal-loopback", "ipv6-loopback", "not-listed",
-        "not-http", "space"])
+], ids=["listed", "decimal-loopback", "ipv6-loopback-not-listed",
+        "other-loopback-not-listed", "not-listed", "not-http", "space"])
 def test_allows_decides_without_a_connection(url, allowed):
     assert make_reader("127.0.0.1").allows(url) is allowed
 
