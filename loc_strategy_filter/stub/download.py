@@ -59,11 +59,14 @@ def open_first(image, data_dir, prefer=None):
     for index, location in enumerate(locations):
         try:
             return _open(location["url"], data_dir)
-        except (Unreadable, OSError, ValueError,
-                http.client.HTTPException) as error:
-            # Not the URL itself: it may carry credentials.
+        except Unreadable as error:
             LOG.warning("Image %s: location %d is unreadable: %s",
                         image["id"], index, error)
+        except (OSError, ValueError, http.client.HTTPException) as error:
+            # Neither the URL nor the error's text, which may quote part of
+            # the URL's credentials (urllib's "nonnumeric port: 'pa'").
+            LOG.warning("Image %s: location %d is unreadable: %s",
+                        image["id"], index, type(error).__name__)
     return None
 
 

@@ -25,13 +25,22 @@ def checked(value):
         raise exc.HTTPBadRequest(
             explanation="A location is an object with 'url' and 'metadata'.")
     url, metadata = value.get("url"), value.get("metadata")
-    if not isinstance(url, str) or not urllib.parse.urlsplit(url).scheme:
+    if not isinstance(url, str) or not _scheme(url):
         raise exc.HTTPBadRequest(
-            explanation=f"A location needs a 'url' with a scheme: {url!r}")
+            explanation="A location needs a 'url' with a scheme.")
     if not isinstance(metadata, dict):
         raise exc.HTTPBadRequest(
-            explanation=f"The 'metadata' of location {url} is not an object.")
+            explanation="The 'metadata' of a location is not an object.")
     return {"url": url, "metadata": copy.deepcopy(metadata)}
+
+
+def _scheme(url):
+    """The URL's scheme; "" for a URL urllib cannot split (its error would
+    quote the netloc, credentials and all)."""
+    try:
+        return urllib.parse.urlsplit(url).scheme
+    except ValueError:
+        return ""
 
 
 def refuse_duplicates(locations):

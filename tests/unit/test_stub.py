@@ -802,3 +802,31 @@ def test_prefer_reads_that_stores_locations_first(tmp_path, prefer, body):
 def test_a_missing_data_dir_is_created(tmp_path):
     app = StubImageAPI(data_dir=str(tmp_path / "new" / "dir"))
     assert uploaded(app)["size"] == len(DATA)
+
+
+def test_a_location_urllib_cannot_split_is_a_400_that_quotes_no_secret(app):
+    image = create(app, name="x")
+    response = patch(app, image["id"], {
+        "op": "add", "path": "/locations/-",
+        "value": location("http://us\u00e9r:p\u2100ssw0rd@host/x")})
+    assert response.status_int == 400
+    assert "ssw0rd" not in response.text
+
+
+def test_an_unreadable_location_is_logged_without_its_credentials(
+        app, tmp_path, caplog):
+    image = create(app, name="x", disk_format="raw", container_format="bare")
+    assert put(app, image["id"], DATA).status_int == 204
+    stored = show(app, image["id"])["locations"]
+    assert patch(app, image["id"], {
+        "op": "replace", "path": "/locations",
+        "value": [location("http://user:pa/ss-s3cr3t@127.0.0.1/x"),
+                  *stored]}).status_int == 200
+    caplog.set_level("DEBUG")
+
+    response = call(app, "GET", f"/v2/images/{image['id']}/file")
+
+    assert response.body == DATA
+    assert "location 0 is unreadable" in caplog.text
+    assert "pa" not in caplog.text.split("unreadable:")[1].split("\n")[0]
+    assert "s3cr3t" not in caplog.text
