@@ -189,6 +189,62 @@ Possible values:
 
 Related options:
     * ``http_allowed_hosts``, ``http_connect_timeout``
+    * ``http_header_timeout``, ``http_min_rate``: this timeout bounds each
+      wait for data, not a whole read; those bound the read.
+"""),
+    cfg.FloatOpt(
+        "http_header_timeout",
+        default=60.0,
+        min=0.001,
+        help="""
+Seconds an http location may take to answer with its headers.
+
+Counted from the connection to the status line and headers of the last
+redirect hop, redirects included. ``http_read_timeout`` alone cannot end a
+mirror that sends its headers a byte at a time; this does: the location
+counts as failed and the download moves on to the next.
+
+Possible values:
+    * A positive number of seconds.
+
+Related options:
+    * ``http_connect_timeout``, ``http_read_timeout``, ``http_min_rate``
+"""),
+    cfg.IntOpt(
+        "http_min_rate",
+        default=1024,
+        min=1,
+        help="""
+Bytes per second an http location must send its body at, at least.
+
+Averaged over the last ``http_rate_window`` seconds spent waiting for the
+location: time the filter spends passing bytes to a slow client does not
+count. A location slower than this counts as failed, and the download
+resumes from the next location at the byte reached. With a positive rate,
+no mirror can hold a download for ever.
+
+Possible values:
+    * A positive number of bytes per second.
+
+Related options:
+    * ``http_rate_window``, ``http_header_timeout``, ``http_read_timeout``
+"""),
+    cfg.FloatOpt(
+        "http_rate_window",
+        default=30.0,
+        min=0.001,
+        help="""
+Seconds of waiting over which ``http_min_rate`` is averaged.
+
+A longer window forgives a mirror's short stalls; a shorter one fails a
+slow mirror over sooner. A body read waits at most this long for the first
+``http_min_rate`` x ``http_rate_window`` bytes.
+
+Possible values:
+    * A positive number of seconds.
+
+Related options:
+    * ``http_min_rate``
 """),
 )
 

@@ -57,7 +57,10 @@ def _allowed_values(opt):
         return "a comma-separated list"
     if getattr(opt.type, "choices", None):
         return ", ".join(map(str, opt.type.choices))
-    return getattr(opt.type, "type_name", "a value")
+    name = getattr(opt.type, "type_name", "a value")
+    if getattr(opt.type, "min", None) is not None:
+        return f"{name} >= {opt.type.min:g}"
+    return name
 
 
 def register_options(conf):
@@ -161,7 +164,10 @@ def from_config(conf):
             or _glance_file_dirs(conf),
             http_allowed_hosts=_checked_hosts(switches["http_allowed_hosts"]),
             http_connect_timeout=switches["http_connect_timeout"],
-            http_read_timeout=switches["http_read_timeout"]))
+            http_read_timeout=switches["http_read_timeout"],
+            http_header_timeout=switches["http_header_timeout"],
+            http_min_rate=switches["http_min_rate"],
+            http_rate_window=switches["http_rate_window"]))
 
 
 def _filter_opt(name):

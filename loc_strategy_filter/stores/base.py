@@ -26,6 +26,9 @@ class ReaderConfig:
     http_allowed_hosts: tuple = ()
     http_connect_timeout: float = 5.0
     http_read_timeout: float = 30.0
+    http_header_timeout: float = 60.0
+    http_min_rate: int = 1024
+    http_rate_window: float = 30.0
     http_max_redirects: int = 3
     chunk_size: int = 65536
 

@@ -18,22 +18,35 @@ Security decisions:
 * https verifies the certificate against the URL's host, with the system's
   trusted CAs.
 * The body is passed on exactly as sent (no content decoding), for the
-  download layer to check against the image's size and checksums.
+  download layer to check against the image's size and checksums. An
+  answer that is not those bytes is refused whatever ``verify_checksums``
+  says: a ``Content-Encoding`` (only ``identity`` was asked for), a 206
+  whose ``Content-Length`` and ``Content-Range`` disagree, a header block
+  that does not parse.
+* Every malformed answer, at open or mid-stream, is a failed location
+  (``ReadFailed``), as a refused connection is; so is one too slow to meet
+  its ``stores.deadline``.
 * A server that answers a ranged request with the whole object (200) is
   still used: the bytes before ``start`` are read and dropped. That costs
   transfer, never correctness, and keeps such servers usable for failover.
 """
 
 import base64
+import http.client
 import logging
 import re
+import select
+import socket
 import typing
 import urllib.parse
 
 import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.util.response import assert_header_parsing
 
 from loc_strategy_filter.redaction import redact_logs_of, redact_url
 from loc_strategy_filter.stores.base import ReadFailed, ReadRefused
+from loc_strategy_filter.stores.deadline import Deadline
 from loc_strategy_filter.stores.hosts import (
     HostAllowList, canonical_host, split_host_port)
 
@@ -41,7 +54,13 @@ LOG = logging.getLogger(__name__)
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_CONTENT_RANGE = re.compile(r"bytes ([0-9]+)-([0-9]+)/([0-9]+|\*)\Z")
+# At most 19 digits: any real size fits, and int() never sees a huge string.
+_CONTENT_RANGE = re.compile(
+    r"bytes ([0-9]{1,19})-([0-9]{1,19})/([0-9]{1,19}|\*)\Z")
+_IDENTITY = frozenset({"", "identity"})
+# What a malformed or cut-off answer can raise from urllib3 and http.client.
+_BROKEN = (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError,
+           ValueError)
 _USER_AGENT = "loc-strategy-filter"
 # Tells a filtered image API that this request comes from the filter, so
 # that a location pointing back at it is never served by the filter again.
@@ -63,6 +82,38 @@ class _Target(typing.NamedTuple):
         return self.scheme, self.host, self.port
 
 
+class _Answer(typing.NamedTuple):
+    """A response, and the connection and socket it arrives on."""
+
+    connection: HTTPConnection
+    sock: socket.socket  # http.client may drop its own reference to it
+    response: urllib3.HTTPResponse
+
+    def close(self):
+        self.response.close()
+        self.connection.close()
+
+
+class _CheckedResponse(http.client.HTTPResponse):
+    """Refuses a header block that does not parse.
+
+    urllib3 only logs a warning for one (a line without a colon, say), and
+    the headers after the defect are then silently lost.
+    """
+
+    def begin(self):
+        super().begin()
+        assert_header_parsing(self.msg)
+
+
+class _Connection(HTTPConnection):
+    response_class = _CheckedResponse
+
+
+class _TLSConnection(HTTPSConnection):
+    response_class = _CheckedResponse
+
+
 class HttpReader:
     """Opens ``http`` and ``https`` locations on the allowed hosts."""
 
@@ -71,8 +122,10 @@ class HttpReader:
     def __init__(self, config):
         redact_logs_of("urllib3", "loc_strategy_filter")
         self._allowed = HostAllowList(config.http_allowed_hosts)
-        self._timeout = urllib3.Timeout(connect=config.http_connect_timeout,
-                                        read=config.http_read_timeout)
+        self._connect_timeout = config.http_connect_timeout
+        self._read_timeout = config.http_read_timeout
+        self._deadline = (config.http_header_timeout, config.http_min_rate,
+                          config.http_rate_window)
         self._max_redirects = config.http_max_redirects
         self._chunk_size = config.chunk_size
 
@@ -94,16 +147,25 @@ class HttpReader:
             last = "" if stop is None else stop - 1
             headers["Range"] = f"bytes={start}-{last}"
         target = self._allowed_target(url)
+        deadline = Deadline(*self._deadline)
+        try:
+            return self._follow(target, headers, deadline, start, stop)
+        except BaseException:
+            deadline.stop()
+            raise
+
+    def _follow(self, target, headers, deadline, start, stop):
+        """The source at the end of ``target``'s redirects."""
+        url = target.url
         redirects = 0
         while True:
-            pool, response = self._request(target, headers)
-            if response.status not in _REDIRECTS:
-                return HttpSource(pool, response, start, stop,
-                                  "Range" in headers, self._chunk_size,
-                                  target.url)
-            location = response.headers.get("Location")
-            response.close()
-            pool.close()
+            answer = self._request(target, headers, deadline)
+            if answer.response.status not in _REDIRECTS:
+                deadline.headers_received()
+                return HttpSource(answer, start, stop, "Range" in headers,
+                                  self._chunk_size, target.url, deadline)
+            location = answer.response.headers.get("Location")
+            answer.close()
             if location is None:
                 raise ReadFailed(f"{redact_url(target.url)}: redirect "
                                  "without a Location")
@@ -121,15 +183,24 @@ class HttpReader:
         return target
 
     def _redirected(self, target, location):
-        """Where a redirect from ``target`` to ``location`` leads."""
+        """Where a redirect from ``target`` to ``location`` leads.
+
+        A ``Location`` that is no http(s) URL is the mirror's fault: the
+        location failed. One to a host not allowed is refused.
+        """
         try:
             url = urllib.parse.urljoin(target.url, location)
+            new = _parse(url)
         except ValueError:  # its text may quote the Location's netloc
             raise ReadFailed(f"{redact_url(target.url)}: bad redirect: "
                              "not a URL") from None
+        except ReadRefused as exc:
+            raise ReadFailed(f"{redact_url(target.url)}: bad redirect: "
+                             f"{exc}") from None
         LOG.debug("%s redirects to %s", redact_url(target.url),
                   redact_url(url))
-        new = self._allowed_target(url)
+        if not self._allowed.allows(new.host, new.port):
+            raise ReadRefused(f"{redact_url(url)}: host not allowed")
         if (target.scheme, new.scheme) == ("https", "http"):
             raise ReadRefused(f"{redact_url(url)}: redirect from https "
                               "to http")
@@ -137,26 +208,38 @@ class HttpReader:
             new = new._replace(authorization=target.authorization)
         return new
 
-    def _request(self, target, headers):
-        """A pool holding one connection to ``target``, and its response."""
+    def _request(self, target, headers, deadline):
+        """An ``_Answer`` from ``target``, its headers received.
+
+        A connection of our own rather than a pool's: the deadline needs
+        its socket while the status line may still be on its way.
+        """
         if target.scheme == "https":
-            pool = urllib3.HTTPSConnectionPool(
-                target.host, target.port, timeout=self._timeout,
-                retries=False, maxsize=1, cert_reqs="CERT_REQUIRED")
+            connection = _TLSConnection(target.host, target.port,
+                                        timeout=self._connect_timeout,
+                                        cert_reqs="CERT_REQUIRED")
         else:
-            pool = urllib3.HTTPConnectionPool(
-                target.host, target.port, timeout=self._timeout,
-                retries=False, maxsize=1)
+            connection = _Connection(target.host, target.port,
+                                     timeout=self._connect_timeout)
         if target.authorization:
             headers = {**headers, "Authorization": target.authorization}
         try:
-            response = pool.urlopen("GET", target.path, headers=headers,
-                                    redirect=False, retries=False,
-                                    preload_content=False)
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            pool.close()
-            raise ReadFailed(f"{redact_url(target.url)}: {exc}") from None
-        return pool, response
+            connection.connect()
+            sock = connection.sock
+            deadline.watch(sock)
+            connection.timeout = self._read_timeout
+            connection.request("GET", target.path, headers=headers,
+                               preload_content=False, decode_content=False)
+            response = connection.getresponse()
+        except _BROKEN as exc:
+            connection.close()
+            raise ReadFailed(f"{redact_url(target.url)}: "
+                             f"{deadline.expired or exc}") from None
+        answer = _Answer(connection, sock, response)
+        if deadline.expired:
+            answer.close()
+            raise ReadFailed(f"{redact_url(target.url)}: {deadline.expired}")
+        return answer
 
 
 def _parse(url):
@@ -172,8 +255,10 @@ def _parse(url):
         userinfo, _, host_port = parts.netloc.rpartition("@")
         host, port = split_host_port(host_port)
         host = canonical_host(host)
-    except ValueError as exc:
-        raise ReadRefused(f"{redact_url(url)}: {exc}") from None
+    except ValueError:
+        # Not the reason's text: it quotes the netloc, credentials and all.
+        raise ReadRefused(f"{redact_url(url)}: malformed host or port"
+                          ) from None
     if parts.scheme not in _DEFAULT_PORTS:
         raise ReadRefused(f"{redact_url(url)}: not an http(s) URL")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -194,21 +279,29 @@ def _basic_auth(userinfo):
 class HttpSource:
     """An HTTP response body, from byte ``start`` of the stored object."""
 
-    def __init__(self, pool, response, start, stop, ranged, chunk_size,
-                 url):
-        self._pool = pool
-        self._response = response
+    def __init__(self, answer, start, stop, ranged, chunk_size, url,
+                 deadline):
+        self._answer = answer
+        self._response = answer.response
         self._chunk_size = chunk_size
         self._url = url
+        self._deadline = deadline
+        self._poll = select.poll() if hasattr(select, "poll") else None
+        if self._poll:  # poll, not select: any descriptor number works
+            self._poll.register(answer.sock, select.POLLIN)
         try:
             self._skip, self._remaining, self.size = _body_extent(
-                response, start, stop, ranged)
+                answer.response, start, stop, ranged)
         except ReadFailed as exc:
             self.close()
             raise ReadFailed(f"{redact_url(url)}: {exc}") from None
 
     def chunks(self):
-        """The bytes asked for, in chunks; ``ReadFailed`` if cut short."""
+        """The bytes asked for, in chunks; ``ReadFailed`` if cut short.
+
+        Each chunk is what arrived, up to ``chunk_size``: a slow source's
+        first bytes go on at once, a fast one's come in large blocks.
+        """
         remaining = self._remaining
         if remaining == 0:
             return
@@ -237,15 +330,39 @@ class HttpSource:
             count -= len(data)
 
     def _read(self, amount):
+        """Up to ``amount`` bytes: what has arrived, waiting only if none."""
+        started = self._deadline.reading()
+        pieces, count = [], 0
         try:
-            return self._response.read(amount, decode_content=False)
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise ReadFailed(f"{redact_url(self._url)}: {exc}") from None
+            while count < amount and (not pieces or self._arrived()):
+                piece = self._response.read1(amount - count,
+                                             decode_content=False)
+                if not piece:
+                    break
+                pieces.append(piece)
+                count += len(piece)
+        except _BROKEN as exc:
+            raise ReadFailed(f"{redact_url(self._url)}: "
+                             f"{self._deadline.expired or exc}") from None
+        finally:
+            self._deadline.read(started, count)
+        data = b"".join(pieces)
+        # A socket shut down by the deadline reads as a clean end.
+        if self._deadline.expired:
+            raise ReadFailed(f"{redact_url(self._url)}: "
+                             f"{self._deadline.expired}")
+        return data
+
+    def _arrived(self):
+        """Whether more bytes can be read without waiting for the source."""
+        if getattr(self._answer.sock, "pending", lambda: 0)():
+            return True  # decrypted TLS bytes
+        return bool(self._poll and self._poll.poll(0))
 
     def close(self):
         """Drop the connection, unread body and all; safe to call twice."""
-        self._response.close()
-        self._pool.close()
+        self._deadline.stop()
+        self._answer.close()
 
 
 def _body_extent(response, start, stop, ranged):
@@ -254,8 +371,16 @@ def _body_extent(response, start, stop, ranged):
     Raises ``ReadFailed`` for an answer that is not the bytes asked for.
     """
     status = response.status
+    encoding = response.headers.get("Content-Encoding", "")
+    if encoding.strip().lower() not in _IDENTITY:
+        raise ReadFailed(f"Content-Encoding {encoding!r}, not the image's "
+                         "bytes")
     if status == 206 and ranged:
         first, last, size = _content_range(response.headers)
+        length = _content_length(response.headers)
+        if length is not None and length != last - first + 1:
+            raise ReadFailed(f"Content-Length {length} for Content-Range "
+                             f"bytes {first}-{last}")
         expected_last = stop - 1 if stop is not None else (
             last if size is None else size - 1)
         if (first, last) != (start, expected_last):
@@ -287,6 +412,6 @@ def _content_length(headers):
     value = headers.get("Content-Length")
     if value is None:
         return None
-    if not (value.isascii() and value.isdigit()):
+    if not (value.isascii() and value.isdigit() and len(value) <= 19):
         raise ReadFailed(f"bad Content-Length {value!r}")
     return int(value)

@@ -1,8 +1,11 @@
 """Loopback HTTP servers that play image mirrors, good and bad."""
 
+import contextlib
 import http.server
 import socket
+import struct
 import threading
+import time
 
 
 class Mirror:
@@ -91,6 +94,78 @@ class Mirror:
                 self.wfile.write(body)
 
         return Handler
+
+
+class RawMirror:
+    """Answers every request by calling ``script(connection)``, for answers
+    http.server cannot give (bad header blocks, dribbles, resets).
+
+    The script writes whatever bytes it likes, with whatever pauses; the
+    connection is closed after it returns. ``requests`` holds each request's
+    head, as received.
+    """
+
+    def __init__(self, script):
+        self.script = script
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.requests = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def url(self, path="/img"):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def _serve(self):
+        while True:
+            try:
+                connection, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(connection,),
+                             daemon=True).start()
+
+    def _answer(self, connection):
+        with connection:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                data = connection.recv(4096)
+                if not data:
+                    return
+                request += data
+            self.requests.append(request)
+            with contextlib.suppress(OSError):
+                self.script(connection)
+
+    def stop(self):
+        self.sock.close()
+
+
+def answer(head, body=b""):
+    """A ``RawMirror`` script sending ``head`` (lines, CRLF added) and
+    ``body``."""
+    def script(connection):
+        connection.sendall("".join(f"{line}\r\n" for line in head).encode()
+                           + b"\r\n" + body)
+    return script
+
+
+def dribble(head, body=b"", step=5, pause=0.02):
+    """A ``RawMirror`` script sending ``head`` then ``body``, ``step`` bytes
+    at a time: each well within any read timeout, the whole never done."""
+    def script(connection):
+        data = head + body
+        for offset in range(0, len(data), step):
+            connection.sendall(data[offset:offset + step])
+            time.sleep(pause)
+    return script
+
+
+def reset(connection):
+    """Close ``connection`` with a TCP reset rather than a clean end."""
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                          struct.pack("ii", 1, 0))
 
 
 class Listener:

@@ -23,7 +23,8 @@ def test_list_opts_groups_and_names():
         ("location_strategy_filter", [
             "hide_locations", "download_mode", "file_dirs",
             "http_allowed_hosts", "verify_checksums", "location_failure_ttl",
-            "http_connect_timeout", "http_read_timeout"]),
+            "http_connect_timeout", "http_read_timeout",
+            "http_header_timeout", "http_min_rate", "http_rate_window"]),
         ("store_id_location_strategy", ["store_id_preference"]),
         ("store_type_location_strategy", ["store_type_preference"]),
     ]

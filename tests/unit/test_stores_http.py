@@ -11,10 +11,14 @@ import subprocess
 import threading
 import time
 
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 
+from loc_strategy_filter import settings
 from loc_strategy_filter.stores import ReaderConfig, ReadFailed, ReadRefused
 from loc_strategy_filter.stores.http import HttpReader
+from tests.functional.mirrors import RawMirror, answer, dribble, reset
 
 DATA = bytes(range(256)) * 40  # 10240 bytes, every offset distinguishable
 
@@ -271,12 +275,21 @@ def test_chunked_body_without_length(server):
     assert read_all(source) == DATA
 
 
-def test_body_passed_on_without_content_decoding(server):
+@pytest.mark.parametrize("encoding", ["gzip", "GZIP", "br", "identity, gzip",
+                                      "x-unknown"])
+def test_content_encoding_not_asked_for_fails(server, encoding):
     packed = gzip.compress(DATA)
     server.routes["/img"] = lambda handler: send(
-        handler, 200, packed, {"Content-Encoding": "gzip"})
-    source = make_reader("127.0.0.1").open(server.url())
-    assert read_all(source) == packed
+        handler, 200, packed, {"Content-Encoding": encoding})
+    with pytest.raises(ReadFailed, match="Content-Encoding"):
+        make_reader("127.0.0.1").open(server.url())
+
+
+@pytest.mark.parametrize("encoding", ["identity", " Identity ", ""])
+def test_identity_encoding_is_the_image(server, encoding):
+    server.routes["/img"] = lambda handler: send(
+        handler, 200, DATA, {"Content-Encoding": encoding})
+    assert read_all(make_reader("127.0.0.1").open(server.url())) == DATA
 
 
 @pytest.mark.parametrize("status", [404, 403, 500, 304, 204])
@@ -482,9 +495,9 @@ def test_redirect_to_loopback_respelled_refused(server, tripwire, spelling):
 
 @pytest.mark.parametrize("location", ["file:///etc/passwd",
                                       "gopher://127.0.0.1/x"])
-def test_redirect_to_another_scheme_refused(server, location):
+def test_redirect_to_another_scheme_fails(server, location):
     server.routes["/hop"] = redirect(location)
-    with pytest.raises(ReadRefused):
+    with pytest.raises(ReadFailed, match="bad redirect"):
         make_reader("127.0.0.1").open(server.url("/hop"))
 
 
@@ -660,3 +673,302 @@ def test_requests_say_they_come_from_the_filter(server):
         f"http://127.0.0.1:{server.port}/img")
     read_all(source)
     assert server.requests[0][1]["Via"] == "1.1 loc-strategy-filter"
+
+
+# --- Hostile mirrors: raw sockets, for answers http.server cannot give.
+
+@pytest.fixture
+def raw():
+    servers = []
+
+    def start(script):
+        servers.append(RawMirror(script))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def reset_after(count):
+    """A script sending ``count`` body bytes of 10240, then a TCP reset."""
+    def script(connection):
+        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10240\r\n\r\n"
+                           + DATA[:count])
+        time.sleep(0.05)
+        reset(connection)
+    return script
+
+
+OK_206 = ["HTTP/1.1 206 Partial Content"]
+
+
+def ranged(script):
+    """A hostile answer to bytes 10-99 (unmarked ones answer whole reads)."""
+    script.asked = (10, 100)
+    return script
+
+
+HOSTILE = {
+    "gzip": answer(["HTTP/1.1 200 OK", "Content-Encoding: gzip",
+                    "Content-Length: 10240"], DATA),
+    "206-length-longer-than-range": ranged(answer(
+        [*OK_206, "Content-Range: bytes 10-99/10240", "Content-Length: 95"],
+        b"junk!" + DATA[10:100])),
+    "206-length-shorter-than-range": ranged(answer(
+        [*OK_206, "Content-Range: bytes 10-99/10240", "Content-Length: 50"],
+        DATA[10:60])),
+    "range-huge": ranged(answer(
+        [*OK_206, "Content-Range: bytes 10-99/" + "9" * 30], DATA[10:100])),
+    "range-thousands-of-digits": ranged(answer(
+        [*OK_206, "Content-Range: bytes 10-99/" + "9" * 5000], DATA[10:100])),
+    "range-negative": ranged(answer(
+        [*OK_206, "Content-Range: bytes -10-99/10240"], DATA[10:100])),
+    "range-two-values": ranged(answer(
+        [*OK_206, "Content-Range: bytes 10-99/10240",
+         "Content-Range: bytes 10-99/10240"], DATA[10:100])),
+    "length-huge": answer(
+        ["HTTP/1.1 200 OK", "Content-Length: " + "9" * 30], DATA),
+    "length-thousands-of-digits": answer(
+        ["HTTP/1.1 200 OK", "Content-Length: " + "9" * 5000], DATA),
+    "length-negative": answer(
+        ["HTTP/1.1 200 OK", "Content-Length: -1"], DATA),
+    "length-two-values": answer(
+        ["HTTP/1.1 200 OK", "Content-Length: 10240, 100"], DATA),
+    "header-without-colon": answer(
+        ["HTTP/1.1 200 OK", "Content-Length: 10240", "no colon here",
+         "Content-Encoding: gzip"], DATA),
+    "status-garbage": answer(["HTTP/1.1 2oo OK"], DATA),
+    "not-http": answer(["SSH-2.0-OpenSSH_9.6"]),
+    "header-line-too-long": answer(
+        ["HTTP/1.1 200 OK", "X-Long: " + "x" * 70000], DATA),
+    "too-many-headers": answer(
+        ["HTTP/1.1 200 OK", *(f"X-{n}: 1" for n in range(200))], DATA),
+    "empty-answer": answer([]),
+    "chunked-garbage": answer(
+        ["HTTP/1.1 200 OK", "Transfer-Encoding: chunked"],
+        b"10\r\n" + DATA[:16] + b"\r\nzz\r\n" + DATA[16:]),
+    "chunked-cut-short": answer(
+        ["HTTP/1.1 200 OK", "Transfer-Encoding: chunked"],
+        b"1000\r\n" + DATA[:100]),
+    "reset-mid-stream": reset_after(4000),
+    **{f"redirect-{name}": answer(["HTTP/1.1 302 Found",
+                                   f"Location: {location}",
+                                   "Content-Length: 0"])
+       for name, location in {
+           "bad-port": "http://127.0.0.1:99999/img",
+           "port-not-a-number": "http://127.0.0.1:x/img",
+           "two-ports": "http://127.0.0.1:1:2/img",
+           "control-character": "http://127.0.0.1/\x01img",
+           "delete-character": "/img\x7f",
+           "tab": "/i\tmg",
+           "ftp": "ftp://127.0.0.1/img",
+           "javascript": "javascript:alert(1)",
+           "ipv6-unclosed": "http://[::1/img",
+           "ipv6-garbage": "http://[zz::1]/img",
+           "ipv6-in-port": "http://127.0.0.1:[::1]/img",
+           "empty-host": "http:///img",
+           "non-ascii-host": "http://\uff10.0.0.1/img",
+       }.items()},
+}
+
+
+@pytest.mark.parametrize("script", HOSTILE.values(), ids=HOSTILE.keys())
+def test_a_hostile_answer_is_a_failed_location(raw, script):
+    server = raw(script)
+    with pytest.raises(ReadFailed):
+        read_all(make_reader("127.0.0.1").open(
+            server.url(), *getattr(script, "asked", (0, None))))
+
+
+def test_gzip_refused_even_if_it_is_the_objects_length(raw):
+    server = raw(answer(["HTTP/1.1 200 OK", "Content-Encoding: gzip",
+                         "Content-Length: 10240"], DATA))
+    with pytest.raises(ReadFailed, match="Content-Encoding 'gzip'"):
+        make_reader("127.0.0.1").open(server.url())
+
+
+def test_partial_answer_whose_length_disagrees_is_refused_at_open(raw):
+    server = raw(HOSTILE["206-length-longer-than-range"])
+    with pytest.raises(ReadFailed, match="Content-Length 95"):
+        make_reader("127.0.0.1").open(server.url(), 10, 100)
+
+
+def test_header_parse_defects_are_refused_at_open(raw):
+    server = raw(HOSTILE["header-without-colon"])
+    with pytest.raises(ReadFailed, match="no colon here"):
+        make_reader("127.0.0.1").open(server.url())
+
+
+def slow_reader(**settings):
+    return make_reader("127.0.0.1", http_header_timeout=0.5,
+                       http_min_rate=5000, http_rate_window=0.3, **settings)
+
+
+@pytest.mark.parametrize("head", [
+    b"HTTP/1.1 200 OK\r\nContent-Length: 10240\r\n" + b"X-Pad: 1\r\n" * 500,
+    b"HTTP/1.1 302 Found\r\nLocation: /img\r\n" + b"X-Pad: 1\r\n" * 500,
+], ids=["headers", "redirect"])
+def test_headers_dribbled_fail_within_the_header_timeout(raw, head):
+    server = raw(dribble(head))
+    began = time.monotonic()
+    with pytest.raises(ReadFailed, match="no answer within 0.5 s"):
+        slow_reader().open(server.url())
+    assert time.monotonic() - began < 1.0
+
+
+def test_redirect_hops_share_one_header_timeout(raw):
+    head = b"HTTP/1.1 302 Found\r\nLocation: /img\r\nContent-Length: 0\r\n"
+    server = raw(dribble(head + b"\r\n", step=20, pause=0.02))
+    began = time.monotonic()
+    with pytest.raises(ReadFailed, match="no answer within"):
+        slow_reader(http_max_redirects=100).open(server.url())
+    assert time.monotonic() - began < 1.0
+
+
+@pytest.mark.parametrize("head, body", [
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 10240\r\n\r\n", DATA),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+     b"".join(b"1\r\n%c\r\n" % byte for byte in DATA)),
+    (b"HTTP/1.1 200 OK\r\n\r\n", DATA),
+], ids=["length", "chunked", "close-delimited"])
+def test_body_dribbled_fails_below_the_minimum_rate(raw, head, body):
+    server = raw(dribble(head, body))
+    source = slow_reader().open(server.url())
+    received = b""
+    began = time.monotonic()
+    with pytest.raises(ReadFailed, match="less than 5000 bytes/s"):
+        for chunk in source.chunks():
+            received += chunk
+    source.close()
+    assert time.monotonic() - began < 1.0
+    assert received == DATA[:len(received)]
+
+
+def test_a_slow_consumer_does_not_count_against_the_mirror(server):
+    source = slow_reader().open(server.url())
+    chunks = source.chunks()
+    first = next(chunks)
+    time.sleep(0.6)  # twice the window, not spent waiting for the mirror
+    assert first + b"".join(chunks) == DATA
+    source.close()
+
+
+def test_first_bytes_are_passed_on_before_a_full_chunk(raw):
+    release = threading.Event()
+
+    def script(connection):
+        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10240\r\n"
+                           b"\r\n" + DATA[:10])
+        release.wait(2)
+        connection.sendall(DATA[10:])
+    server = raw(script)
+    source = make_reader("127.0.0.1", chunk_size=1000).open(server.url())
+    chunks = source.chunks()
+    began = time.monotonic()
+    assert next(chunks) == DATA[:10]
+    assert time.monotonic() - began < 0.5
+    release.set()
+    assert DATA[:10] + b"".join(chunks) == DATA
+    source.close()
+
+
+def test_a_fast_source_comes_in_full_chunks(server):
+    source = make_reader("127.0.0.1", chunk_size=1000).open(server.url())
+    time.sleep(0.1)  # the whole body is in the socket by now
+    chunks = list(source.chunks())
+    source.close()
+    assert [len(chunk) for chunk in chunks] == [1000] * 10 + [240]
+
+
+def test_no_watchdog_thread_outlives_its_source(server, raw):
+    hostile = raw(HOSTILE["gzip"])
+    reader = slow_reader()
+    for _ in range(10):
+        read_all(reader.open(server.url()))
+        reader.open(server.url()).close()  # closed unread
+        with pytest.raises(ReadFailed):
+            reader.open(hostile.url())
+    with pytest.raises(ReadRefused):
+        reader.open("http://images.example.com/img")
+    assert not [thread for thread in threading.enumerate()
+                if thread.name == "loc-strategy-filter-deadline"]
+
+
+@pytest.mark.parametrize("conf, fragments", [
+    ({"http_min_rate": "0"}, ["http_min_rate", "'0'", ">= 1"]),
+    ({"http_min_rate": "fast"}, ["http_min_rate", "'fast'", "integer"]),
+    ({"http_rate_window": "0"}, ["http_rate_window", "'0'", ">= 0.001"]),
+    ({"http_header_timeout": "-1"},
+     ["http_header_timeout", "'-1'", ">= 0.001"]),
+], ids=["rate-zero", "rate-not-a-number", "window-zero", "header-negative"])
+def test_bad_deadline_values_fail_at_load(conf, fragments):
+    with pytest.raises(settings.ConfigError) as raised:
+        settings.resolve(conf)
+    for fragment in fragments:
+        assert fragment in str(raised.value)
+
+
+def test_deadline_options_reach_the_readers():
+    readers = settings.resolve({"http_header_timeout": "0.5",
+                                "http_min_rate": "7",
+                                "http_rate_window": "2"}).readers
+    assert (readers.http_header_timeout, readers.http_min_rate,
+            readers.http_rate_window) == (0.5, 7, 2.0)
+
+
+# --- Random answers: nothing but ReadFailed, ReadRefused or the right bytes.
+
+NUMBERS = st.one_of(st.integers(0, 20000).map(str), st.sampled_from(
+    ["", "-1", "9" * 30, "1e3", "0x10", "10, 20", " 100", "\uff11"]))
+HEADER_LINES = st.one_of(
+    st.builds("Content-Length: {}".format, NUMBERS),
+    st.builds("Content-Range: bytes {}-{}/{}".format,
+              NUMBERS, NUMBERS, st.one_of(NUMBERS, st.just("*"))),
+    st.sampled_from([
+        "Transfer-Encoding: chunked", "Content-Encoding: gzip",
+        "Content-Encoding: identity", "Connection: close",
+        "Location: /img", "Location: http://[::1/x",
+        "Location: http://127.0.0.1:99999/", "Location: ftp://x/",
+        "no colon", " folded", ": no name", "X-Empty:"]),
+    # No line break: the body must start where the test thinks it does.
+    st.text(st.characters(codec="latin-1", exclude_characters="\r\n"),
+            min_size=1, max_size=30))
+STATUS_LINES = st.one_of(
+    st.sampled_from([200, 206, 302, 404, 100, 999, 0]).map(
+        "HTTP/1.1 {} Whatever".format),
+    st.sampled_from(["HTTP/1.0 200 OK", "HTTP/1.1 2oo OK", "garbage", "",
+                     "HTTP/1.1 206"]))
+
+
+def truthful_body(head, asked_start):
+    """DATA from where the head says the body starts (a lying head is the
+    point; lying bytes only checksums can catch)."""
+    match = re.search(r"Content-Range: bytes (\d{1,5})-", head)
+    first = int(match[1]) if match and "206" in head.split("\r\n")[0] else 0
+    return DATA[min(first, len(DATA)):]
+
+
+@hypothesis.settings(max_examples=150, deadline=None, suppress_health_check=[
+    hypothesis.HealthCheck.function_scoped_fixture])
+@hypothesis.given(status=STATUS_LINES, lines=st.lists(HEADER_LINES,
+                                                       max_size=6),
+                  body_length=st.integers(0, len(DATA)),
+                  asked=st.sampled_from([(0, None), (10, 100), (5000, None),
+                                         (0, len(DATA))]))
+def test_random_answers_fail_cleanly_or_give_the_right_bytes(
+        raw, status, lines, body_length, asked):
+    head = "\r\n".join([status, *lines]) + "\r\n\r\n"
+    body = truthful_body(head, asked[0])[:body_length]
+    server = raw(lambda connection: connection.sendall(
+        head.encode() + body))
+    reader = make_reader("127.0.0.1", http_max_redirects=1,
+                         http_read_timeout=0.5, http_header_timeout=1.0)
+    try:
+        received = read_all(reader.open(server.url(), *asked))
+    except (ReadFailed, ReadRefused):
+        return
+    start, stop = asked
+    assert received == DATA[start:stop][:len(received)]
+    if stop is not None:
+        assert len(received) == stop - start
