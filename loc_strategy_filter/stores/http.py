@@ -286,6 +286,7 @@ class HttpSource:
         self._chunk_size = chunk_size
         self._url = url
         self._deadline = deadline
+        self._failure = None  # met after bytes that are still to be passed on
         self._poll = select.poll() if hasattr(select, "poll") else None
         if self._poll:  # poll, not select: any descriptor number works
             self._poll.register(answer.sock, select.POLLIN)
@@ -330,7 +331,14 @@ class HttpSource:
             count -= len(data)
 
     def _read(self, amount):
-        """Up to ``amount`` bytes: what has arrived, waiting only if none."""
+        """Up to ``amount`` bytes: what has arrived, waiting only if none.
+
+        Bytes that arrived before a failure are returned first, and the
+        failure raised by the next call: the download then resumes
+        elsewhere from the last good byte, not from before them.
+        """
+        if self._failure is not None:
+            raise self._failure
         started = self._deadline.reading()
         pieces, count = [], 0
         try:
@@ -342,16 +350,17 @@ class HttpSource:
                 pieces.append(piece)
                 count += len(piece)
         except _BROKEN as exc:
-            raise ReadFailed(f"{redact_url(self._url)}: "
-                             f"{self._deadline.expired or exc}") from None
+            self._failure = ReadFailed(f"{redact_url(self._url)}: "
+                                       f"{self._deadline.expired or exc}")
         finally:
             self._deadline.read(started, count)
-        data = b"".join(pieces)
         # A socket shut down by the deadline reads as a clean end.
-        if self._deadline.expired:
-            raise ReadFailed(f"{redact_url(self._url)}: "
-                             f"{self._deadline.expired}")
-        return data
+        if self._failure is None and self._deadline.expired:
+            self._failure = ReadFailed(f"{redact_url(self._url)}: "
+                                       f"{self._deadline.expired}")
+        if self._failure is not None and not pieces:
+            raise self._failure
+        return b"".join(pieces)
 
     def _arrived(self):
         """Whether more bytes can be read without waiting for the source."""

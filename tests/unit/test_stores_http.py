@@ -312,6 +312,19 @@ def test_connection_dropped_mid_body_fails(server):
     assert len(received) <= 4000
 
 
+def test_every_byte_before_a_drop_is_passed_on_before_the_failure(server):
+    """So that a failover resumes at the last good byte, not before it."""
+    server.routes["/img"] = lambda handler: send(
+        handler, 200, DATA[:4000], length=len(DATA))
+    source = make_reader("127.0.0.1", chunk_size=1 << 20).open(server.url())
+    received = b""
+    with pytest.raises(ReadFailed):
+        for chunk in source.chunks():
+            received += chunk
+    source.close()
+    assert received == DATA[:4000]
+
+
 @pytest.mark.parametrize("status, headers", [
     (206, {"Content-Range": "bytes 10-99/10240"}), (200, {}),
 ], ids=["partial", "whole"])
