@@ -18,6 +18,9 @@ pipeline (``unauthenticated-context``):
   pipelines are the lines of ``[composite:api]``), configured by the lines
   an operator writes in glance-api.conf. ``store_type`` (``download_mode =
   auto``), ``serve`` and ``off`` prefer http and may read the mirror.
+- ``mirror_only``: serves, may read the mirrors but not Glance's files
+  (``file_dirs`` is another directory), and gives up on a slow mirror
+  within a second or two.
 
 ``multistore``, two file stores ``fast`` (the default) and ``slow``, with
 Glance's ``keystone`` pipeline minus ``authtoken`` (the tests send the
@@ -66,6 +69,11 @@ READ_THE_MIRRORS = {
 STEER = {"location_strategy_filter": {"download_mode": "steer"}}
 SERVE = {"location_strategy_filter": {"download_mode": "serve"}}
 OFF = {"location_strategy_filter": {"download_mode": "off"}}
+# A mirror slower than 1 KiB/s over a second, or whose headers take over a
+# second, has failed.
+IMPATIENT = {"location_strategy_filter": {
+    "http_header_timeout": "1", "http_min_rate": "1024",
+    "http_rate_window": "1"}}
 FILE_STORES = ("fast", "slow")
 STORE_ID = {
     "DEFAULT": {"location_strategy": "store_id"},
@@ -144,14 +152,31 @@ def pytest_configure(config):
         "that the test provokes on purpose, each containing one of texts")
 
 
+# oslo.log starts every line of a record, a traceback's too, with this.
+_RECORD_PREFIX = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \d+) ")
+
+
+def _records(log):
+    """The records of ``log``: lines sharing a time and pid are one, and a
+    line without the prefix (uWSGI's own) belongs to the one before."""
+    records, key = [], None
+    for line in log.splitlines():
+        match = _RECORD_PREFIX.match(line)
+        if records and (match is None or match[1] == key):
+            records[-1] += "\n" + line
+        else:
+            records.append(line)
+            key = match[1] if match else None
+    return records
+
+
 def _unexpected_errors(log, expected):
-    """The ERROR records and tracebacks in ``log`` that are not the
-    filter's own expected ones. A record spans the lines up to the next
-    record; oslo.log writes ``<time> <pid> <LEVEL> <logger> ...``."""
-    records = re.split(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", log)
-    return [record for record in records
-            if (" ERROR " in record or "Traceback" in record)
-            and not (" ERROR loc_strategy_filter" in record
+    """The ERROR and CRITICAL records and tracebacks in ``log``, but for
+    those of the filter's own that contain one of the ``expected`` texts."""
+    return [record for record in _records(log)
+            if any(mark in record
+                   for mark in (" ERROR ", " CRITICAL ", "Traceback"))
+            and not ("loc_strategy_filter" in record
                      and any(text in record for text in expected))]
 
 
@@ -220,6 +245,11 @@ def glance_deployments(tmp_path_factory, mirror, doomed_mirror, pytestconfig):
                 STORE_TYPE, READ_THE_MIRRORS, SERVE))
             single.add("off", glance_api.merge_sections(
                 STORE_TYPE, READ_THE_MIRRORS, OFF))
+            elsewhere = single.root / "elsewhere"
+            elsewhere.mkdir()
+            single.add("mirror_only", glance_api.merge_sections(
+                STORE_TYPE, READ_THE_MIRRORS, SERVE, IMPATIENT,
+                {"location_strategy_filter": {"file_dirs": str(elsewhere)}}))
             multi.add("bare", filtered=False)
             multi.add("location_order", LOCATION_ORDER)
             multi.add("store_id", glance_api.merge_sections(STORE_ID, STEER))

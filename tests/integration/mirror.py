@@ -5,12 +5,19 @@ mirror answers HEAD with ``Content-Length``. It answers a GET with one byte
 range with 206, as a real web server does, and keeps a log of every request
 it saw, headers included: a test can tell whether anything read the image
 from it, and who (the filter says ``Via: 1.1 loc-strategy-filter``).
+
+A path may be published with a misbehaviour, which applies to GETs only
+(Glance's HEAD, which checks a new location, always gets the truth):
+``corrupt`` (the right number of wrong bytes), ``dies`` (the connection
+closes after ``die_after`` bytes), ``gzip`` (says ``Content-Encoding:
+gzip``, which nobody asked for), ``slow`` (dribbles a few bytes at a time).
 """
 
 import dataclasses
 import http.server
 import re
 import threading
+import time
 
 FILTER_VIA = "1.1 loc-strategy-filter"
 _RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)\Z")
@@ -68,11 +75,30 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             start, stop = window
             self.send_header("Content-Range",
                              f"bytes {start}-{stop - 1}/{len(data)}")
+        behaviour = mirror.behaviours.get(self.path, "ok")
+        if not send_body:
+            behaviour = "ok"
+        body = data[start:stop]
+        if behaviour == "corrupt":
+            body = bytes(255 - byte for byte in body)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(stop - start))
+        if behaviour == "gzip":
+            self.send_header("Content-Encoding", "gzip")
         self.end_headers()
-        if send_body:
-            self.wfile.write(data[start:stop])
+        if not send_body:
+            return
+        if behaviour == "dies":
+            self.wfile.write(body[:mirror.die_after])
+            self.wfile.flush()
+            self.close_connection = True
+        elif behaviour == "slow":
+            for offset in range(0, len(body), 16):
+                self.wfile.write(body[offset:offset + 16])
+                self.wfile.flush()
+                time.sleep(0.2)
+        else:
+            self.wfile.write(body)
 
     def log_message(self, format, *args):
         """Quiet: the access log is ``Mirror.requests``."""
@@ -88,8 +114,10 @@ class _Server(http.server.ThreadingHTTPServer):
 class Mirror:
     """Serves ``files`` (URL path -> bytes) on 127.0.0.1, on a free port."""
 
-    def __init__(self):
+    def __init__(self, die_after=4096):
         self.files = {}
+        self.behaviours = {}
+        self.die_after = die_after
         self.requests = []
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.mirror = self
@@ -102,9 +130,11 @@ class Mirror:
     def port(self):
         return self._port
 
-    def publish(self, path, data):
-        """Serve ``data`` at ``path``; returns its URL."""
+    def publish(self, path, data, behaviour="ok"):
+        """Serve ``data`` at ``path``, with ``behaviour`` for GETs; returns
+        its URL."""
         self.files[path] = data
+        self.behaviours[path] = behaviour
         return f"http://127.0.0.1:{self.port}{path}"
 
     def requests_for(self, path):
