@@ -149,6 +149,8 @@ def from_config(conf):
         raise ConfigError(
             f"Invalid value {name!r} for option [DEFAULT] location_strategy; "
             f"allowed: {', '.join(exc.available)}") from None
+    except strategies.StrategiesNotInstalledError as exc:
+        raise ConfigError(str(exc)) from None
     for other in strategies.available_strategies():
         _strategy_orderer(conf, strategies.load_strategy(other))
     switches = {opt.dest: _value(conf, options.FILTER_GROUP, opt)

@@ -56,6 +56,11 @@ class UserRequest:
     def query_string(self):
         return self._values.get("QUERY_STRING", "")
 
+    def header(self, cgi_name):
+        """A header of the user's request by its CGI name (``HTTP_RANGE``),
+        or None."""
+        return self._values.get(cgi_name)
+
     @property
     def image_path(self):
         """The image's own path, from the path of its download."""

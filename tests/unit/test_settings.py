@@ -277,3 +277,19 @@ def test_a_malformed_config_file_fails_with_a_config_error(tmp_path):
     path = write_conf(tmp_path, "[DEFAULT\nlocation_strategy = store_type\n")
     with pytest.raises(settings.ConfigError, match="config files"):
         settings.from_paste({}, {"oslo_config_file": path})
+
+
+def test_a_source_tree_without_entry_points_is_a_configuration_error(
+        no_entry_points):
+    with pytest.raises(settings.ConfigError,
+                       match=r"not installed.*pip install -e \."):
+        settings.from_config(settings.load_config())
+
+
+def test_the_command_says_so_in_one_line(no_entry_points, capsys):
+    from loc_strategy_filter import cmd
+
+    assert cmd.main(["order", "--strategy", "store_type", "-"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("loc-strategy-filter: configuration error: ")
+    assert "Traceback" not in error
