@@ -16,7 +16,7 @@ import webob
 from loc_strategy_filter.cmd import serve
 from tests.functional import mirrors
 from tests.functional.conftest import call, create_image, patch
-from tests.log_doubles import ColonlessHeaderServer, capturing_root
+from tests.log_doubles import colonless_header_server, capturing_root
 
 DATA = os.urandom(64 * 1024 + 17)
 SECRETS = ("s3cr3t", "s3cr3tsig", "user:")
@@ -75,7 +75,7 @@ def _redirect_loop(started):
 
 
 def _colonless_header(started):
-    mirror = ColonlessHeaderServer(DATA)
+    mirror = colonless_header_server(DATA)
     started.extra.append(mirror)
     return secret_url(mirror.port), EITHER
 

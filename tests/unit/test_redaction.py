@@ -7,7 +7,7 @@ import urllib3
 
 from loc_strategy_filter.redaction import (
     RedactingFilter, redact_logs_of, redact_text, redact_url)
-from tests.log_doubles import ColonlessHeaderServer, capturing_root
+from tests.log_doubles import colonless_header_server, capturing_root
 
 
 @pytest.mark.parametrize("url, expected", [
@@ -117,7 +117,7 @@ def test_filter_is_installed_once_on_every_child():
 
 @pytest.fixture
 def colonless_server():
-    server = ColonlessHeaderServer(b"ok")
+    server = colonless_header_server(b"ok")
     yield server.port
     server.stop()
 
