@@ -27,7 +27,8 @@ import hashlib
 
 import pytest
 
-from tests.integration.conftest import DATA, assert_same_download
+from tests.integration.conftest import (
+    DATA, assert_same_download, sdk_connection)
 from tests.integration.file_watch import FileWatch
 from tests.integration.test_download import filter_gets
 from tests.integration.test_multistore import copies, stores_read  # noqa: F401
@@ -69,6 +70,19 @@ def test_single_store_download_modes(glance, glance_deployment, original_case,
     # when Glance serves.
     read = watch.read()
     assert (str(original_case.file_path) in read) == (not mirror_reads)
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
+def test_sdk_download_in_serve_mode_comes_from_the_mirror(
+        glance, original_case, mirror):
+    """openstacksdk, as ``openstack image save`` uses it, checks the hash."""
+    since = len(mirror.requests)
+
+    answer = sdk_connection(glance["serve"]).image.download_image(
+        original_case.image_id)
+
+    assert answer.content == DATA
+    assert len(filter_gets(mirror, original_case.mirror_path, since)) == 1
 
 
 # --- Multi-store: copies in two file stores -----------------------------------
