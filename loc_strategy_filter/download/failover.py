@@ -19,7 +19,8 @@ import logging
 from loc_strategy_filter.download.failures import RecordedBytes
 from loc_strategy_filter.download.verify import IntegrityError
 from loc_strategy_filter.redaction import redact_url
-from loc_strategy_filter.stores import ReadFailed, ReadRefused, reader_for
+from loc_strategy_filter.stores import (
+    ReadFailed, ReadRefused, WrongObject, reader_for)
 from loc_strategy_filter.strategies.store_type import store_type_of
 
 LOG = logging.getLogger(__name__)
@@ -31,11 +32,6 @@ class NoReadableLocation(Exception):
 
 class StreamBroken(Exception):
     """Every location left failed part way: the body must end broken."""
-
-
-class _WrongSize(ReadFailed):
-    """The location holds an object of another size than the image's:
-    about that image's record as much as about the location."""
 
 
 def _reason(error, url):
@@ -134,6 +130,13 @@ class FailoverStream:
         while self._next < len(self._candidates):
             candidate = self._candidates[self._next]
             self._next += 1
+            if self.failovers and self._memory.recently_failed(
+                    candidate[1]["url"], self._recorded):
+                # Behind a failure already, this download does not wait
+                # for one that failed lately too: the fallback is next.
+                LOG.debug("Image %s: location %s failed lately; not tried "
+                          "again", self._image_id, candidate[0])
+                continue
             try:
                 self._source = self._open(candidate[1]["url"], offset)
             except ReadRefused as refusal:
@@ -173,7 +176,7 @@ class FailoverStream:
         source = reader.open(url, offset, self._stop)
         if source.size is not None and source.size != self._expected_size:
             source.close()
-            raise _WrongSize(f"it holds {source.size} bytes, "
+            raise WrongObject(f"it holds {source.size} bytes, "
                              f"not the image's {self._expected_size}")
         return source
 
@@ -205,7 +208,7 @@ class FailoverStream:
 
     def _sent_too_much(self, position):
         self._failed(self._reading, position,
-                     _WrongSize(f"it sent bytes past byte {self._stop}"))
+                     WrongObject(f"it sent bytes past byte {self._stop}"))
         # The bytes already sent may be wrong too: no failover can fix them.
         raise IntegrityError(
             f"image {self._image_id}: a location sent more than the "
@@ -233,7 +236,7 @@ class FailoverStream:
             return
         index, location = candidate
         url = location["url"]
-        wrong_bytes = isinstance(reason, _WrongSize)
+        wrong_bytes = isinstance(reason, WrongObject)
         self._memory.failed(url, self._recorded if wrong_bytes else None)
         self.failovers += 1
         LOG.warning("Image %s: location %s (%s) failed at byte %d: %s",

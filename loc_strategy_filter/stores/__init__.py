@@ -8,13 +8,13 @@ is built once, at start-up, from the operator's ``ReaderConfig``.
 from importlib import metadata
 
 from loc_strategy_filter.stores.base import (
-    ReadFailed, Reader, ReaderConfig, ReadRefused, Source)
+    ReadFailed, Reader, ReaderConfig, ReadRefused, Source, WrongObject)
 
 ENTRY_POINT_GROUP = "loc_strategy_filter.readers"
 
 __all__ = [
     "ENTRY_POINT_GROUP", "ReadFailed", "ReadRefused", "Reader",
-    "ReaderConfig", "Source", "load_readers", "reader_for",
+    "ReaderConfig", "Source", "WrongObject", "load_readers", "reader_for",
 ]
 
 

@@ -18,6 +18,13 @@ class ReadFailed(Exception):
     """Opening or reading the location failed."""
 
 
+class WrongObject(ReadFailed):
+    """The location holds an object of another size than the bytes asked
+    for: a fact about the image's record and the location together, so that
+    one image's wrong size never counts against a location other images
+    share."""
+
+
 @dataclasses.dataclass(frozen=True)
 class ReaderConfig:
     """What the operator allows readers to read, and how long to wait."""

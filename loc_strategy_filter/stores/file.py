@@ -21,7 +21,8 @@ import os
 import stat
 
 from loc_strategy_filter.redaction import redact_url
-from loc_strategy_filter.stores.base import ReadFailed, ReadRefused
+from loc_strategy_filter.stores.base import (
+    ReadFailed, ReadRefused, WrongObject)
 
 _UNFAITHFUL = set("?#;")
 _NO_FOLLOW = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -155,8 +156,8 @@ class FileSource:
         end = self.size if stop is None else stop
         if start > self.size or end > self.size:
             file_object.close()
-            raise ReadFailed(f"{redact_url(url)}: bytes {start}:{stop} asked "
-                             f"of a {self.size}-byte file")
+            raise WrongObject(f"{redact_url(url)}: bytes {start}:{stop} "
+                              f"asked of a {self.size}-byte file")
         self.length = end - start
         file_object.seek(start)
 

@@ -45,7 +45,8 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.util.response import assert_header_parsing
 
 from loc_strategy_filter.redaction import redact_logs_of, redact_url
-from loc_strategy_filter.stores.base import ReadFailed, ReadRefused
+from loc_strategy_filter.stores.base import (
+    ReadFailed, ReadRefused, WrongObject)
 from loc_strategy_filter.stores.deadline import Deadline
 from loc_strategy_filter.stores.hosts import (
     HostAllowList, canonical_host, split_host_port)
@@ -295,7 +296,7 @@ class HttpSource:
                 answer.response, start, stop, ranged)
         except ReadFailed as exc:
             self.close()
-            raise ReadFailed(f"{redact_url(url)}: {exc}") from None
+            raise type(exc)(f"{redact_url(url)}: {exc}") from None
 
     def chunks(self):
         """The bytes asked for, in chunks; ``ReadFailed`` if cut short.
@@ -384,12 +385,23 @@ def _body_extent(response, start, stop, ranged):
     if encoding.strip().lower() not in _IDENTITY:
         raise ReadFailed(f"Content-Encoding {encoding!r}, not the image's "
                          "bytes")
+    # http.client decodes "chunked" alone; any other transfer coding would
+    # reach us as the coded bytes.
+    transfer = response.headers.get("Transfer-Encoding")
+    if transfer is not None and transfer.strip().lower() != "chunked":
+        raise ReadFailed(f"Transfer-Encoding {transfer!r}, not the image's "
+                         "bytes")
+    if status == 416:
+        raise WrongObject(f"bytes {start}:{stop} are not in the object")
     if status == 206 and ranged:
         first, last, size = _content_range(response.headers)
         length = _content_length(response.headers)
         if length is not None and length != last - first + 1:
             raise ReadFailed(f"Content-Length {length} for Content-Range "
                              f"bytes {first}-{last}")
+        if size is not None and stop is not None and stop > size:
+            raise WrongObject(f"bytes {start}:{stop} asked of a {size}-byte "
+                              "object")
         expected_last = stop - 1 if stop is not None else (
             last if size is None else size - 1)
         if (first, last) != (start, expected_last):
@@ -401,8 +413,8 @@ def _body_extent(response, start, stop, ranged):
     size = _content_length(response.headers)
     end = stop if stop is not None else size
     if size is not None and max(start, end) > size:
-        raise ReadFailed(f"bytes {start}:{stop} asked of a {size}-byte "
-                         "object")
+        raise WrongObject(f"bytes {start}:{stop} asked of a {size}-byte "
+                          "object")
     return start, None if end is None else end - start, size
 
 

@@ -74,7 +74,10 @@ class Mirror:
                 if header.startswith("bytes="):
                     first, _, last = header[6:].partition("-")
                     start = int(first)
-                    stop = int(last) + 1 if last else len(data)
+                    # A range past the end is cut to the object, as real
+                    # web servers (nginx, S3) do.
+                    stop = min(int(last) + 1 if last else len(data),
+                               len(data))
                     self.send_response(206)
                     self.send_header("Content-Range",
                                      f"bytes {start}-{stop - 1}/{len(data)}")

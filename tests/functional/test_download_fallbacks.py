@@ -92,6 +92,23 @@ def test_one_images_bad_record_does_not_demote_a_shared_url(
     assert len(gets(mirror)) == 2, "the mirror is still the best location"
 
 
+def test_a_larger_record_does_not_demote_a_shared_url(load_pipeline,
+                                                       started):
+    """The mirror's object is smaller than one image's record says, and
+    the mirror cuts the range asked to its object: that is about this
+    image's record, not about the mirror."""
+    mirror = started(DATA)
+    app = load_pipeline(**MIRRORS_ONLY)
+    larger = image_with(app, mirror.url(), data=DATA + b"more")
+    image_id = image_with(app, mirror.url())
+
+    assert download(app, larger).body == DATA + b"more"  # the upstream's
+    assert len(gets(mirror)) == 1
+
+    assert download(app, image_id).body == DATA
+    assert len(gets(mirror)) == 2, "the mirror is still the best location"
+
+
 # -- Locations that failed lately ---------------------------------------------
 
 @pytest.mark.parametrize("mode", ["serve", "auto"])
@@ -126,20 +143,40 @@ def test_dead_and_failing_locations_are_not_tried_again(load_pipeline,
     assert len(gets(failing)) == 1
 
 
-def test_a_failed_location_is_still_tried_after_a_fresh_one(load_pipeline,
-                                                            started):
-    """One fresh location is enough to serve; the ones that failed lately
-    stay behind it, for a failover."""
+def test_a_fresh_location_is_tried_first_and_failed_ones_not_after_it(
+        load_pipeline, started):
+    """A fresh location goes first; when it dies too, the locations that
+    failed lately are not waited for again: the upstream continues."""
     flaky = started(DATA, behaviour="error")
     dying = started(DATA, behaviour="dies", die_after=50_000)
     app = load_pipeline(**MIRRORS_ONLY)
     first = image_with(app, flaky.url())
     assert download(app, first).body == DATA  # flaky is now failed
-    flaky.behaviour = "ok"
     image_id = image_with(app, flaky.url(), dying.url())
-    # dying is fresh, so it goes first; flaky takes over when it dies.
     assert download(app, image_id).body == DATA
-    assert gets(dying) and gets(flaky)[-1][2] is not None
+    assert len(gets(dying)) == 1 and len(gets(flaky)) == 1
+
+
+def test_a_silent_location_does_not_stall_a_download_behind_a_failure(
+        load_pipeline, started, caplog):
+    silent = mirrors.Listener()  # accepts connections, never answers
+    try:
+        silent_url = f"http://127.0.0.1:{silent.port}/image"
+        app = load_pipeline(**MIRRORS_ONLY)
+        assert download(app, image_with(app, silent_url)).body == DATA
+        assert silent.accepted() == 1  # it timed out, and is remembered
+        dying = started(DATA, behaviour="dies", die_after=50_000)
+        image_id = image_with(app, silent_url, dying.url())
+
+        started_at = time.monotonic()
+        response = download(app, image_id)
+
+        assert response.body == DATA
+        assert time.monotonic() - started_at < 0.9, "no read timeout waited"
+        assert silent.accepted() == 0
+        assert len(gets(dying)) == 1
+    finally:
+        silent.close()
 
 
 # -- Continuing from the upstream ---------------------------------------------

@@ -33,7 +33,16 @@ def logged_download(glance, deployment, server, image_id):
     return answer, deployment.servers[server].log(since=log_start)
 
 
-@pytest.mark.parametrize("behaviour", ["gzip", "dies"])
+# Refused at open, the file goes out by uWSGI's sendfile; broken mid-stream,
+# the rest of it streams through the filter.
+SERVED_BY_THE_FILE = {
+    "gzip": "served by location 0 (file store) through the server's file "
+            "wrapper",
+    "dies": f"bytes 0 to {len(DATA)} served by location 0 (file store) "
+            "after 1 failover(s)"}
+
+
+@pytest.mark.parametrize("behaviour", SERVED_BY_THE_FILE)
 def test_a_mirror_that_misbehaves_fails_over_to_the_file(
         glance, glance_deployment, mirror, behaviour):
     image_id, path = hostile_image(glance, mirror, "serve", behaviour)
@@ -46,8 +55,7 @@ def test_a_mirror_that_misbehaves_fails_over_to_the_file(
     assert answer.content == DATA
     assert len(filter_gets(mirror, path, since)) == 1
     assert f"Image {image_id}: location 1 (" in log
-    assert f"Image {image_id}: served by location 0 (file store)" in log or (
-        f"served by location 0 (file store) after 1 failover(s)" in log)
+    assert f"Image {image_id}: {SERVED_BY_THE_FILE[behaviour]}" in log
 
 
 @pytest.mark.filter_errors("is not the image's", "IntegrityError")

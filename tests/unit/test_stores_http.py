@@ -725,6 +725,13 @@ def ranged(script):
 HOSTILE = {
     "gzip": answer(["HTTP/1.1 200 OK", "Content-Encoding: gzip",
                     "Content-Length: 10240"], DATA),
+    # http.client decodes "chunked" alone: these bytes would pass coded.
+    "transfer-gzip": answer(["HTTP/1.1 200 OK", "Transfer-Encoding: gzip",
+                             "Content-Length: 10240"], DATA),
+    "transfer-gzip-chunked": ranged(answer(
+        [*OK_206, "Content-Range: bytes 10-99/10240",
+         "Transfer-Encoding: gzip, chunked"], b"5a\r\n" + DATA[10:100]
+        + b"\r\n0\r\n\r\n")),
     "206-length-longer-than-range": ranged(answer(
         [*OK_206, "Content-Range: bytes 10-99/10240", "Content-Length: 95"],
         b"junk!" + DATA[10:100])),
