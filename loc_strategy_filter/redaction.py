@@ -19,6 +19,11 @@ _WORD = re.compile(r"\S+")
 _OPENING = "([{<'\""
 _CLOSING = ")]}>'\",;:."
 _REDACTED = "***"
+# An Authorization header quoted in a message ("Authorization: Basic ..."),
+# as a peer may echo the request back.
+_AUTHORIZATION = re.compile(
+    r"((?:proxy-)?authorization['\"]?\s*[:=]\s*['\"]?)"
+    r"(?:[A-Za-z][A-Za-z0-9-]* +)?[^\s'\",|]+", re.IGNORECASE)
 
 
 def redact_url(url):
@@ -51,9 +56,13 @@ def redact_text(text):
 
     In a word, everything up to its last ``@`` is userinfo, and everything
     after a ``?`` that follows something is a query (``?prefer=x`` alone is
-    left); a ``?`` before that ``@`` hides the whole word. It redacts more than ``redact_url`` would, never less, and is
-    idempotent: what it or ``redact_url`` wrote stays as it is.
+    left); a ``?`` before that ``@`` hides the whole word. The value of a
+    quoted ``Authorization`` header is redacted too. It redacts more than
+    ``redact_url`` would, never less, and is idempotent: what it or
+    ``redact_url`` wrote stays as it is.
     """
+    if "uthorization" in text or "UTHORIZATION" in text:
+        text = _AUTHORIZATION.sub(rf"\g<1>{_REDACTED}", text)
     if "@" not in text and "?" not in text:
         return text
     return _WORD.sub(lambda match: _redact_word(match[0]), text)

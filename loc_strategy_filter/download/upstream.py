@@ -41,11 +41,14 @@ class HeldResponse:
         return int(self.status.split(None, 1)[0])
 
     def header(self, name):
+        """The first value of header ``name``, or None."""
+        values = self.header_values(name)
+        return values[0] if values else None
+
+    def header_values(self, name):
+        """Every value of header ``name``, in order."""
         name = name.lower()
-        for key, value in self.headers:
-            if key.lower() == name:
-                return value
-        return None
+        return [value for key, value in self.headers if key.lower() == name]
 
     def forward(self, start_response):
         """Send the response on as it is: streaming, unread."""
@@ -107,9 +110,10 @@ class UpstreamRest:
             raise ReadFailed(f"the upstream failed: {exc!r}") from None
         wanted = f"bytes {offset}-{stop - 1}/{size}"
         got = self._held.header("content-range")
-        coding = self._held.header("content-encoding")
+        coding = ", ".join(self._held.header_values("content-encoding"))
         if (self._held.status_code != 206 or got != wanted
-                or (coding or "").strip().lower() not in _IDENTITY):
+                or any(value.strip().lower() not in _IDENTITY
+                       for value in coding.split(","))):
             self._held.close()
             raise ReadFailed(
                 f"the upstream answered {self._held.status} with "

@@ -235,7 +235,7 @@ class HttpReader:
         except _BROKEN as exc:
             connection.close()
             raise ReadFailed(f"{redact_url(target.url)}: "
-                             f"{deadline.expired or exc}") from None
+                             f"{deadline.expired or _described(exc)}") from None
         answer = _Answer(connection, sock, response)
         if deadline.expired:
             answer.close()
@@ -351,8 +351,9 @@ class HttpSource:
                 pieces.append(piece)
                 count += len(piece)
         except _BROKEN as exc:
-            self._failure = ReadFailed(f"{redact_url(self._url)}: "
-                                       f"{self._deadline.expired or exc}")
+            self._failure = ReadFailed(
+                f"{redact_url(self._url)}: "
+                f"{self._deadline.expired or _described(exc)}")
         finally:
             self._deadline.read(started, count)
         # A socket shut down by the deadline reads as a clean end.
@@ -373,6 +374,20 @@ class HttpSource:
         """Drop the connection, unread body and all; safe to call twice."""
         self._deadline.stop()
         self._answer.close()
+
+
+def _described(error):
+    """``error``, or what it is when its text would quote the answer: a
+    malformed status line or header block may echo the request back,
+    its ``Authorization`` header and all."""
+    causes = (error, *(arg for arg in getattr(error, "args", ())
+                       if isinstance(arg, BaseException)))
+    for cause in causes:
+        if isinstance(cause, http.client.BadStatusLine):
+            return "a malformed status line"
+        if isinstance(cause, urllib3.exceptions.HeaderParsingError):
+            return "a header block that does not parse"
+    return error
 
 
 def _body_extent(response, start, stop, ranged):

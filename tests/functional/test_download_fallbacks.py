@@ -204,8 +204,9 @@ def test_a_broken_download_continues_from_the_upstream(
 class RangeTrouble:
     """An upstream in front of the stub that answers a ranged download it
     did not expect badly: ``ignore`` (a 200 with the whole image),
-    ``gzip`` (a 206 marked as compressed), ``shift`` (a 206 of other
-    bytes), or ``500``."""
+    ``gzip`` (a 206 marked as compressed), ``identity-then-gzip`` (marked
+    twice, compressed the second time), ``shift`` (a 206 of other bytes),
+    or ``500``."""
 
     def __init__(self, stub, trouble):
         self.stub, self.trouble, self.ranges = stub, trouble, []
@@ -225,10 +226,14 @@ class RangeTrouble:
         response = request.get_response(self.stub)
         if self.trouble == "gzip":
             response.headers["Content-Encoding"] = "gzip"
+        if self.trouble == "identity-then-gzip":
+            response.headerlist += [("Content-Encoding", "identity"),
+                                    ("Content-Encoding", "gzip")]
         return response
 
 
-@pytest.mark.parametrize("trouble", ["ignore", "gzip", "shift", "500"])
+@pytest.mark.parametrize("trouble", ["ignore", "gzip", "identity-then-gzip",
+                                     "shift", "500"])
 def test_only_the_exact_bytes_from_the_upstream_are_spliced_in(
         tmp_path, started, trouble):
     dying = started(DATA, behaviour="dies", die_after=100_000)

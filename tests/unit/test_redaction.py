@@ -135,3 +135,14 @@ def test_urllib3_request_line_and_header_warning_are_redacted(
     assert "Failed to parse headers" in text, text
     assert '"GET /image?*** HTTP/1.1" 200' in text, text
     assert "s3cr3t" not in text
+
+
+@pytest.mark.parametrize("text", [
+    "b'GET /x HTTP/1.1 | Authorization: Basic dXNlcjpzM2NyM3Q= | Via: 1.1'",
+    "{'Authorization': 'Basic dXNlcjpzM2NyM3Q='}",
+    "proxy-authorization=dXNlcjpzM2NyM3Q=",
+], ids=["echoed request", "header dict", "proxy"])
+def test_a_quoted_authorization_header_is_redacted(text):
+    redacted = redact_text(text)
+    assert "dXNlcjpzM2NyM3Q=" not in redacted
+    assert "***" in redacted and redact_text(redacted) == redacted

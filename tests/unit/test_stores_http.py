@@ -816,7 +816,7 @@ def test_partial_answer_whose_length_disagrees_is_refused_at_open(raw):
 
 def test_header_parse_defects_are_refused_at_open(raw):
     server = raw(HOSTILE["header-without-colon"])
-    with pytest.raises(ReadFailed, match="no colon here"):
+    with pytest.raises(ReadFailed, match="a header block that does not parse"):
         make_reader("127.0.0.1").open(server.url())
 
 
@@ -992,3 +992,18 @@ def test_random_answers_fail_cleanly_or_give_the_right_bytes(
     assert received == DATA[start:stop][:len(received)]
     if stop is not None:
         assert len(received) == stop - start
+
+
+def test_a_malformed_answer_is_never_quoted(raw, caplog):
+    """Its status line echoes the request, Authorization header and all."""
+    server = raw(lambda connection: connection.sendall(
+        b"HTTP/1.1 2oo " + server.requests[-1].replace(b"\r\n", b" | ")
+        + b"\r\n\r\n"))
+    secret = base64.b64encode(b"user:s3cr3t").decode()
+    caplog.set_level("DEBUG")
+    with pytest.raises(ReadFailed) as failed:
+        make_reader("127.0.0.1").open(
+            server.url().replace("http://", "http://user:s3cr3t@"))
+    assert secret.encode() in server.requests[-1], "the mirror had it"
+    assert "malformed status line" in str(failed.value)
+    assert secret not in str(failed.value) and secret not in caplog.text
