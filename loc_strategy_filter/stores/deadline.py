@@ -29,6 +29,8 @@ class Deadline:
         self._until = time.monotonic() + header_timeout
         self._why = f"no answer within {header_timeout:g} s"
         self._stopped = False
+        # When the watchdog wakes next by itself (None: only when told).
+        self._wakes_at = None
         #: Why the read was cut off, once it was.
         self.expired = None
         # (seconds waited, bytes received) after each body read.
@@ -56,15 +58,23 @@ class Deadline:
         if not self._min_bytes:
             return started
         # The rate fails once the window's start passes the first sample
-        # that leaves fewer than ``min_bytes`` received after it.
+        # that leaves fewer than ``min_bytes`` received after it. ``need``
+        # only grows, so the samples before that one are never asked for
+        # again: dropping them keeps every read O(1) however fast the
+        # source (the last sample always stays, as min_bytes > 0).
         need = self._samples[-1][1] - self._min_bytes
-        waited_at = next(w for w, r in self._samples if r > need)
+        while self._samples[0][1] <= need:
+            self._samples.popleft()
+        waited_at = self._samples[0][0]
         allowed = max(waited_at + self._window - self._waited, 0.0)
         with self._lock:
             self._until = started + allowed
             self._why = (f"less than {self._min_bytes / self._window:g} "
                          f"bytes/s over {self._window:g} s")
-            self._lock.notify()
+            # Waking the watchdog costs a thread switch per read: only when
+            # it would otherwise wake too late.
+            if self._wakes_at is None or self._until < self._wakes_at:
+                self._lock.notify()
         return started
 
     def read(self, started, count):
@@ -94,6 +104,7 @@ class Deadline:
                     if self._sock is not None:
                         _shut_down(self._sock)
                     return
+                self._wakes_at = self._until
                 self._lock.wait(None if self._until is None
                                 else self._until - now)
 
