@@ -7,8 +7,7 @@ locations all failed part way, and reads it like a location.
 """
 
 from loc_strategy_filter.stores import ReadFailed
-
-_IDENTITY = ("", "identity")
+from loc_strategy_filter.stores.http import identity_coded
 
 
 def close_body(app_iter):
@@ -112,8 +111,7 @@ class UpstreamRest:
         got = self._held.header("content-range")
         coding = ", ".join(self._held.header_values("content-encoding"))
         if (self._held.status_code != 206 or got != wanted
-                or any(value.strip().lower() not in _IDENTITY
-                       for value in coding.split(","))):
+                or not identity_coded(coding)):
             self._held.close()
             raise ReadFailed(
                 f"the upstream answered {self._held.status} with "

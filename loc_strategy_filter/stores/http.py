@@ -58,7 +58,6 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # At most 19 digits: any real size fits, and int() never sees a huge string.
 _CONTENT_RANGE = re.compile(
     r"bytes ([0-9]{1,19})-([0-9]{1,19})/([0-9]{1,19}|\*)\Z")
-_IDENTITY = frozenset({"", "identity"})
 # What a malformed or cut-off answer can raise from urllib3 and http.client.
 _BROKEN = (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError,
            ValueError)
@@ -376,6 +375,13 @@ class HttpSource:
         self._answer.close()
 
 
+def identity_coded(content_encoding):
+    """Whether a ``Content-Encoding`` value (repeated headers joined with
+    commas) leaves the bytes as they are."""
+    return all(coding.strip().lower() in ("", "identity")
+               for coding in content_encoding.split(","))
+
+
 def _described(error):
     """``error``, or what it is when its text would quote the answer: a
     malformed status line or header block may echo the request back,
@@ -397,7 +403,7 @@ def _body_extent(response, start, stop, ranged):
     """
     status = response.status
     encoding = response.headers.get("Content-Encoding", "")
-    if encoding.strip().lower() not in _IDENTITY:
+    if not identity_coded(encoding):
         raise ReadFailed(f"Content-Encoding {encoding!r}, not the image's "
                          "bytes")
     # http.client decodes "chunked" alone; any other transfer coding would
