@@ -39,6 +39,7 @@ import select
 import socket
 import typing
 import urllib.parse
+import weakref
 
 import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -286,6 +287,8 @@ class HttpSource:
         self._chunk_size = chunk_size
         self._url = url
         self._deadline = deadline
+        # A source dropped unclosed must not leave its watchdog thread.
+        weakref.finalize(self, deadline.stop)
         self._failure = None  # met after bytes that are still to be passed on
         self._poll = select.poll() if hasattr(select, "poll") else None
         if self._poll:  # poll, not select: any descriptor number works

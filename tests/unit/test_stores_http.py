@@ -1,5 +1,6 @@
 import base64
 import contextlib
+import gc
 import gzip
 import http.server
 import logging
@@ -911,6 +912,14 @@ def test_no_watchdog_thread_outlives_its_source(server, raw):
             reader.open(hostile.url())
     with pytest.raises(ReadRefused):
         reader.open("http://images.example.com/img")
+    assert not [thread for thread in threading.enumerate()
+                if thread.name == "loc-strategy-filter-deadline"]
+
+
+def test_a_source_dropped_unclosed_ends_its_watchdog_thread(server):
+    source = make_reader("127.0.0.1").open(server.url())
+    del source
+    gc.collect()
     assert not [thread for thread in threading.enumerate()
                 if thread.name == "loc-strategy-filter-deadline"]
 
