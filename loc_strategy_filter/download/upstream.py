@@ -54,7 +54,7 @@ class HeldResponse:
         start_response(self.status, self.headers, self.exc_info)
         if not self._head and self._rest is self._app_iter:
             return self._app_iter
-        return _Chained(self._head, self._rest, self._app_iter)
+        return _Chained(self)
 
     def chunks(self):
         """The body, chunk by chunk (``close`` when done)."""
@@ -64,7 +64,7 @@ class HeldResponse:
     def read(self):
         """The whole body, for small answers such as an image record."""
         try:
-            return b"".join([*self._head, *self._rest])
+            return b"".join(self.chunks())
         finally:
             self.close()
 
@@ -73,17 +73,16 @@ class HeldResponse:
 
 
 class _Chained:
-    """Chunks already taken, then the rest of the upstream's body."""
+    """A held body as a WSGI body: chunks already taken, then the rest."""
 
-    def __init__(self, head, rest, app_iter):
-        self._head, self._rest, self._app_iter = head, rest, app_iter
+    def __init__(self, held):
+        self._held = held
 
     def __iter__(self):
-        yield from self._head
-        yield from self._rest
+        return self._held.chunks()
 
     def close(self):
-        close_body(self._app_iter)
+        self._held.close()
 
 
 class UpstreamRest:
