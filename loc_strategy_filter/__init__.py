@@ -10,7 +10,7 @@ Clients import the same functions the filter uses, so both choose alike::
 from loc_strategy_filter.strategies import (
     InvalidOptionError, StrategyError, UnknownStrategyError,
     available_strategies, choose_best_location, get_ordered_locations)
-from loc_strategy_filter.strategies.store_type import store_type_of
+from loc_strategy_filter.locations import store_type_of
 
 __all__ = [
     "InvalidOptionError", "StrategyError", "UnknownStrategyError",

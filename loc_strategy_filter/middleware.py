@@ -13,7 +13,7 @@ from loc_strategy_filter import rewrite
 from loc_strategy_filter import routes
 from loc_strategy_filter import settings as settings_mod
 from loc_strategy_filter.download.handler import DownloadHandler
-from loc_strategy_filter.download.upstream import close_body
+from loc_strategy_filter.upstream import close_body
 
 LOG = logging.getLogger(__name__)
 

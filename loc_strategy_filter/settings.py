@@ -16,6 +16,7 @@ from oslo_config import types
 
 from loc_strategy_filter import glance_config
 from loc_strategy_filter import options
+from loc_strategy_filter import stores
 from loc_strategy_filter import strategies
 from loc_strategy_filter.stores.base import ReaderConfig
 from loc_strategy_filter.stores.hosts import HostAllowList
@@ -38,7 +39,8 @@ class Settings:
     download_mode: str = "auto"
     verify_checksums: bool = True
     location_failure_ttl: int = 60
-    readers: ReaderConfig = ReaderConfig()
+    #: The store readers by lower-case URL scheme, built at start-up.
+    readers: dict = dataclasses.field(default_factory=dict)
 
 
 def _option_index():
@@ -161,7 +163,7 @@ def from_config(conf):
         download_mode=switches["download_mode"],
         verify_checksums=switches["verify_checksums"],
         location_failure_ttl=switches["location_failure_ttl"],
-        readers=ReaderConfig(
+        readers=_readers(ReaderConfig(
             file_dirs=_checked_file_dirs(switches["file_dirs"])
             or _glance_file_dirs(conf),
             http_allowed_hosts=_checked_hosts(switches["http_allowed_hosts"]),
@@ -169,7 +171,14 @@ def from_config(conf):
             http_read_timeout=switches["http_read_timeout"],
             http_header_timeout=switches["http_header_timeout"],
             http_min_rate=switches["http_min_rate"],
-            http_rate_window=switches["http_rate_window"]))
+            http_rate_window=switches["http_rate_window"])))
+
+
+def _readers(config):
+    try:
+        return stores.load_readers(config)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _filter_opt(name):

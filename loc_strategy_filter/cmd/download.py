@@ -27,13 +27,14 @@ from loc_strategy_filter.download.failover import (
 from loc_strategy_filter.download.failures import FailureMemory
 from loc_strategy_filter.download.verify import IntegrityError, Verifier
 from loc_strategy_filter.redaction import redact_url
-from loc_strategy_filter.strategies.store_id import store_of
-from loc_strategy_filter.strategies.store_type import store_type_of
+from loc_strategy_filter.locations import store_of
+from loc_strategy_filter.locations import store_type_of
 
 NAME = "download"
 HELP = "download an image from its best location, as a client would"
 LOG = logging.getLogger(__name__)
 _PROG = "loc-strategy-filter download"
+_CHUNK_SIZE = 1 << 16
 
 
 class DownloadFailed(Exception):
@@ -332,10 +333,7 @@ def _configuration(args):
     """The settings and readers, as the filter builds them."""
     chosen = settings.from_config(settings.load_config(
         config_files=args.config_file, overrides=strategy_overrides(args)))
-    try:
-        return chosen, stores.load_readers(chosen.readers)
-    except ValueError as exc:
-        raise settings.ConfigError(str(exc)) from None
+    return chosen, chosen.readers
 
 
 def _open_output(path):
@@ -379,7 +377,7 @@ def run(args):
         return 2
     started = time.monotonic()
     try:
-        api = _image_api(openstack, args, chosen.readers.chunk_size)
+        api = _image_api(openstack, args, _CHUNK_SIZE)
         image = _with_data(api.record(args.image_id))
         candidates = _candidates(image, chosen.order, readers)
         output = _open_output(args.output)

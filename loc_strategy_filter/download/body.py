@@ -42,7 +42,7 @@ class _FileBody:
 def response_body(environ, stream, source, whole, image_id):
     """The WSGI body for an opened download."""
     file_wrapper = environ.get("wsgi.file_wrapper")
-    if file_wrapper is None or not hasattr(source, "file_object"):
+    if file_wrapper is None or source.file_object is None:
         return stream  # itself a WSGI body: iterable, with close()
     LOG.info("Image %s: served by location %s (file store) through the "
              "server's file wrapper", image_id, stream.served_by)

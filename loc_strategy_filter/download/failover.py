@@ -21,7 +21,7 @@ from loc_strategy_filter.download.verify import IntegrityError
 from loc_strategy_filter.redaction import redact_url
 from loc_strategy_filter.stores import (
     ReadFailed, ReadRefused, WrongObject, reader_for)
-from loc_strategy_filter.strategies.store_type import store_type_of
+from loc_strategy_filter.locations import store_type_of
 
 LOG = logging.getLogger(__name__)
 

@@ -24,11 +24,11 @@ from loc_strategy_filter.download.failures import FailureMemory
 from loc_strategy_filter.download.failures import RecordedBytes
 from loc_strategy_filter.download.record import UserRequest
 from loc_strategy_filter.download.record import fetch_image
-from loc_strategy_filter.download.upstream import HeldResponse
+from loc_strategy_filter.upstream import HeldResponse
 from loc_strategy_filter.download.upstream import UpstreamRest
 from loc_strategy_filter.download.verify import Verifier
 from loc_strategy_filter.stores.http import VIA
-from loc_strategy_filter.strategies.store_id import store_of
+from loc_strategy_filter.locations import store_of
 
 LOG = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class DownloadHandler:
 
     def __init__(self, settings):
         self.settings = settings
-        self.readers = stores.load_readers(settings.readers)
+        self.readers = settings.readers
         self.failures = FailureMemory(settings.location_failure_ttl)
 
     def __call__(self, application, environ, start_response):

@@ -18,7 +18,7 @@ import io
 import json
 import logging
 
-from loc_strategy_filter.download.upstream import HeldResponse
+from loc_strategy_filter.upstream import HeldResponse
 
 LOG = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ any I/O, every location the operator did not allow.
 """
 
 import dataclasses
-from typing import Iterator, Optional, Protocol
+from typing import BinaryIO, Iterator, Optional, Protocol
 
 
 class ReadRefused(Exception):
@@ -45,6 +45,10 @@ class Source(Protocol):
 
     #: The total size of the stored object, when the store tells it.
     size: Optional[int]
+    #: The open file, positioned at the first byte asked for, when the
+    #: bytes may go out through the server's ``wsgi.file_wrapper``
+    #: (sendfile); None when they must be read through ``chunks``.
+    file_object: Optional[BinaryIO]
 
     def chunks(self) -> Iterator[bytes]:
         """The bytes from ``start`` up to ``stop`` (or the end), in chunks.

@@ -37,6 +37,8 @@ class FileReader:
         for directory in config.file_dirs:
             if not os.path.isabs(directory):
                 raise ValueError(f"file_dirs must be absolute: {directory!r}")
+        #: The allowed directories, as configured.
+        self.dirs = tuple(config.file_dirs)
         self._roots = tuple(os.path.realpath(d) for d in config.file_dirs)
         self._lexical_roots = tuple(os.path.normpath(d)
                                     for d in config.file_dirs)

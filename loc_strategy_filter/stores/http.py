@@ -280,6 +280,8 @@ def _basic_auth(userinfo):
 class HttpSource:
     """An HTTP response body, from byte ``start`` of the stored object."""
 
+    file_object = None  # bytes from a peer are always read through chunks
+
     def __init__(self, answer, start, stop, ranged, chunk_size, url,
                  deadline):
         self._answer = answer

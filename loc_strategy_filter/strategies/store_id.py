@@ -6,6 +6,7 @@ For multi-store deployments, where each location names its store in
 
 from oslo_config import cfg
 
+from loc_strategy_filter.locations import store_id_of
 from loc_strategy_filter.strategies.base import (
     Strategy, preference_list, ranker, stable_partition)
 
@@ -30,20 +31,6 @@ Related options:
     * ``[DEFAULT] location_strategy``
 """),
 )
-
-
-def store_of(location):
-    """The store a location names in ``metadata["store"]``, or None."""
-    metadata = (location.get("metadata")
-                if isinstance(location, dict) else None)
-    store = metadata.get("store") if isinstance(metadata, dict) else None
-    return store.strip() or None if isinstance(store, str) else None
-
-
-def store_id_of(location):
-    """The store identifier a location names, casefolded, or None."""
-    store = store_of(location)
-    return store.casefold() if store else None
 
 
 def _build(store_id_preference=()):

@@ -2,26 +2,12 @@
 
 from oslo_config import cfg
 
+from loc_strategy_filter.locations import (
+    STORE_TYPE_ALIASES, STORE_TYPE_SCHEMES, scheme_of, url_of)
 from loc_strategy_filter.strategies.base import (
     InvalidOptionError, Strategy, preference_list, stable_partition)
 
-# URL schemes of each store type, as glance_store's drivers register them.
-STORE_TYPE_SCHEMES = {
-    "file": ("file", "filesystem"),
-    "http": ("http", "https"),
-    "rbd": ("rbd",),
-    "swift": ("swift", "swift+http", "swift+https", "swift+config"),
-    "s3": ("s3", "s3+http", "s3+https"),
-    "cinder": ("cinder",),
-    "vmware": ("vsphere",),
-}
-# Historic Glance names for the same store types.
-ALIASES = {"filesystem": "file", "vmware_datastore": "vmware"}
-
-_TYPE_OF_SCHEME = {scheme: store_type
-                   for store_type, schemes in STORE_TYPE_SCHEMES.items()
-                   for scheme in schemes}
-_KNOWN_NAMES = ", ".join(sorted([*STORE_TYPE_SCHEMES, *ALIASES]))
+_KNOWN_NAMES = ", ".join(sorted([*STORE_TYPE_SCHEMES, *STORE_TYPE_ALIASES]))
 
 OPTIONS = (
     cfg.ListOpt(
@@ -48,18 +34,8 @@ Related options:
 )
 
 
-def store_type_of(url):
-    """The store type a location URL belongs to, or None if unknown."""
-    if not isinstance(url, str):
-        return None
-    scheme, sep, _ = url.partition(":")
-    if not sep:
-        return None
-    return _TYPE_OF_SCHEME.get(scheme.strip().lower())
-
-
 def _canonical_store_type(name):
-    store_type = ALIASES.get(name.casefold(), name.casefold())
+    store_type = STORE_TYPE_ALIASES.get(name.casefold(), name.casefold())
     if store_type and store_type not in STORE_TYPE_SCHEMES:
         raise InvalidOptionError("store_type_preference", name,
                                  f"store types {_KNOWN_NAMES}")
@@ -76,11 +52,7 @@ def _build(store_type_preference=()):
     last = len(preference)
 
     def rank_of(location):
-        url = location.get("url") if isinstance(location, dict) else None
-        if not isinstance(url, str):
-            return last
-        scheme, sep, _ = url.partition(":")
-        return rank_of_scheme.get(scheme.strip().lower(), last) if sep else last
+        return rank_of_scheme.get(scheme_of(url_of(location)), last)
 
     return stable_partition(rank_of)
 

@@ -327,8 +327,8 @@ def test_the_filters_own_reads_are_never_served_by_a_filter(stub, tmp_path,
 
 
 def test_a_failing_strategy_passes_the_download_through(stub, tmp_path):
+    from loc_strategy_filter import stores
     from loc_strategy_filter.settings import Settings
-    from loc_strategy_filter.stores import ReaderConfig
 
     def broken(locations):
         raise RuntimeError("plugin bug")
@@ -336,7 +336,8 @@ def test_a_failing_strategy_passes_the_download_through(stub, tmp_path):
     image_id = image_with(stub)
     app = LocationStrategyFilter(stub, Settings(
         strategy="broken", order=broken, download_mode="serve",
-        readers=ReaderConfig(file_dirs=(str(tmp_path),))))
+        readers=stores.load_readers(
+            stores.ReaderConfig(file_dirs=(str(tmp_path),)))))
     response = download(app, image_id)
     assert response.status_int == 200 and response.body == DATA
 

@@ -8,7 +8,7 @@ def file_dirs(tmp_path, text, project="glance"):
     path = tmp_path / "glance-api.conf"
     path.write_text(text)
     conf = settings.load_config(project=project, config_files=[str(path)])
-    return settings.from_config(conf).readers.file_dirs
+    return settings.from_config(conf).readers["file"].dirs
 
 
 @pytest.mark.parametrize("text, expected", [

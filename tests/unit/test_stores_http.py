@@ -942,8 +942,7 @@ def test_deadline_options_reach_the_readers():
     readers = settings.resolve({"http_header_timeout": "0.5",
                                 "http_min_rate": "7",
                                 "http_rate_window": "2"}).readers
-    assert (readers.http_header_timeout, readers.http_min_rate,
-            readers.http_rate_window) == (0.5, 7, 2.0)
+    assert readers["http"]._deadline == (0.5, 7, 2.0)
 
 
 # --- Random answers: nothing but ReadFailed, ReadRefused or the right bytes.
