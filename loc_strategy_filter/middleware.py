@@ -12,7 +12,7 @@ import logging
 from loc_strategy_filter import rewrite
 from loc_strategy_filter import routes
 from loc_strategy_filter import settings as settings_mod
-from loc_strategy_filter.download.handler import DownloadHandler
+from loc_strategy_filter.download.handler import DownloadFilter
 from loc_strategy_filter.upstream import close_body
 
 LOG = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class LocationStrategyFilter:
     def __init__(self, application, conf=None):
         self.application = application
         self.settings = settings_mod.resolve(conf)
-        self.download = DownloadHandler(self.settings)
+        self.download = DownloadFilter(application, self.settings)
 
     @classmethod
     def factory(cls, global_conf, **local_conf):
@@ -69,7 +69,7 @@ class LocationStrategyFilter:
         if call is None:
             return self.application(environ, start_response)
         if call is routes.ImageCall.DOWNLOAD:
-            return self.download(self.application, environ, start_response)
+            return self.download(environ, start_response)
         if self.settings.hide_locations:
             # Ask for a body the filter can read, so it can hide locations.
             environ.pop("HTTP_ACCEPT_ENCODING", None)

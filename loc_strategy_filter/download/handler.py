@@ -72,67 +72,69 @@ class Serve:
     candidates: list
 
 
-class DownloadHandler:
-    """Handles ``GET /v2/images/{id}/file`` for one filter instance."""
+class DownloadFilter:
+    """A WSGI filter for ``GET /v2/images/{id}/file`` in front of
+    ``application``."""
 
     def __init__(self, settings):
+        self.application = application
         self.settings = settings
         self.readers = settings.readers
         self.failures = FailureMemory(settings.location_failure_ttl)
 
-    def __call__(self, application, environ, start_response):
+    def __call__(self, environ, start_response):
         mode = self.settings.download_mode
         if (mode == "off" or VIA in environ.get("HTTP_VIA", "")
                 or "HTTP_IF_RANGE" in environ):
-            return application(environ, start_response)
+            return self.application(environ, start_response)
         # Taken before the upstream sees the user's request, and writes
         # its routing state into that environ.
         user_request = UserRequest(environ)
         if mode == "serve":
-            return self._serve_mode(application, environ, start_response,
+            return self._serve_mode(environ, start_response,
                                     user_request)
-        return self._steer_or_serve(application, environ, start_response,
+        return self._steer_or_serve(environ, start_response,
                                     user_request)
 
-    def _serve_mode(self, application, environ, start_response,
+    def _serve_mode(self, environ, start_response,
                     user_request):
         """``serve``: the user's own request goes first, and only the
         upstream's 200 or 206 lets the filter look at the image record."""
-        held = HeldResponse(application, environ)
+        held = HeldResponse(self.application, environ)
         if held.status_code not in _AGREEING:
             return held.forward(start_response)
-        plan = self._safe_plan(application, user_request)  # never Steer
+        plan = self._safe_plan(user_request)  # never Steer
         if plan is None:
             return held.forward(start_response)
-        return self._serve(application, environ, start_response, held,
+        return self._serve(environ, start_response, held,
                            user_request, plan)
 
-    def _steer_or_serve(self, application, environ, start_response,
+    def _steer_or_serve(self, environ, start_response,
                         user_request):
         """``steer`` and ``auto``: the image record decides first."""
-        plan = self._safe_plan(application, user_request)
+        plan = self._safe_plan(user_request)
         if plan is None:
-            return application(environ, start_response)
+            return self.application(environ, start_response)
         if isinstance(plan, Steer):
-            return self._steer(application, environ, start_response,
+            return self._steer(environ, start_response,
                                user_request, plan.store)
-        held = HeldResponse(application, environ)
-        return self._serve(application, environ, start_response, held,
+        held = HeldResponse(self.application, environ)
+        return self._serve(environ, start_response, held,
                            user_request, plan)
 
-    def _safe_plan(self, application, user_request):
+    def _safe_plan(self, user_request):
         try:
-            return self._plan(application, user_request)
+            return self._plan(user_request)
         except Exception:  # planning must never cost the user the download
             LOG.exception("Download %s passed through: it could not be "
                           "planned", user_request.path_info)
             return None
 
-    def _plan(self, application, user_request):
+    def _plan(self, user_request):
         """``Steer``, ``Serve`` or None; only the upstream's image record
         is read, no location touched."""
         mode = self.settings.download_mode
-        image = fetch_image(application, user_request)
+        image = fetch_image(self.application, user_request)
         recorded = self._recorded(image) if image else None
         ranked = self._ranked(image, recorded) if image else []
         if not ranked:
@@ -188,28 +190,28 @@ class DownloadHandler:
         reader = stores.reader_for(self.readers, url)
         return reader is not None and reader.allows(url)
 
-    def _steer(self, application, environ, start_response, user_request,
+    def _steer(self, environ, start_response, user_request,
                store):
         query = urllib.parse.parse_qsl(user_request.query_string,
                                        keep_blank_values=True)
         if any(key == "prefer" for key, _ in query):
-            return application(environ, start_response)  # the user's choice
+            return self.application(environ, start_response)  # the user's choice
         steered = user_request.environ(
             user_request.path_info,
             urllib.parse.urlencode([*query, ("prefer", store)]), download=True)
-        held = HeldResponse(application, steered)
+        held = HeldResponse(self.application, steered)
         if held.status_code in _REFUSED_PREFERENCE:
             held.close()
             LOG.info("Upstream refused ?prefer=%s (%s); plain download",
                      store, held.status)
-            return application(environ, start_response)
+            return self.application(environ, start_response)
         LOG.info("Download steered to store %s", store)
         return held.forward(start_response)
 
-    def _serve(self, application, environ, start_response, held,
+    def _serve(self, environ, start_response, held,
                user_request, plan):
         try:
-            opened = self._open(application, held, user_request, plan)
+            opened = self._open(held, user_request, plan)
         except Exception:  # before any header: the upstream's answer is there
             LOG.exception("Download %s: the upstream's answer is sent",
                           user_request.path_info)
@@ -224,7 +226,7 @@ class DownloadHandler:
                                   (start, stop) == (0, size),
                                   plan.image.get("id"))
 
-    def _open(self, application, held, user_request, plan):
+    def _open(self, held, user_request, plan):
         """The opened stream for the bytes the upstream agreed to send, or
         None when the filter cannot serve them."""
         size = plan.recorded.size
@@ -240,7 +242,7 @@ class DownloadHandler:
             fresh = user_request.environ(user_request.path_info,
                                          user_request.query_string,
                                          download=True)
-            return UpstreamRest(application, fresh, offset, stop, size,
+            return UpstreamRest(self.application, fresh, offset, stop, size,
                                 open_ended=whole)
 
         stream = FailoverStream(
