@@ -76,7 +76,7 @@ class DownloadFilter:
     """A WSGI filter for ``GET /v2/images/{id}/file`` in front of
     ``application``."""
 
-    def __init__(self, settings):
+    def __init__(self, application, settings):
         self.application = application
         self.settings = settings
         self.readers = settings.readers

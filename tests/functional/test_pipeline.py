@@ -198,7 +198,7 @@ def test_download_passes_through_unread_and_byte_identical(load_pipeline):
         bodies.append(WatchedBody(stub(environ, start_response)))
         return bodies[-1]
 
-    app.application = watched_stub
+    app.application = app.download.application = watched_stub
     environ = {"REQUEST_METHOD": "GET", "SCRIPT_NAME": "",
                "PATH_INFO": f"/v2/images/{image['id']}/file",
                "SERVER_NAME": "localhost", "SERVER_PORT": "80",
