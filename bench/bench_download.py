@@ -44,7 +44,7 @@ import urllib.request
 import wsgiref.util
 
 from loc_strategy_filter.middleware import LocationStrategyFilter
-from loc_strategy_filter.stub import StubImageAPI
+from loc_strategy_filter_stub import StubImageAPI
 
 BLOCK = 1 << 20
 SMALL_MIB = 10

@@ -20,7 +20,7 @@ import time
 import webob
 
 from loc_strategy_filter.middleware import LocationStrategyFilter
-from loc_strategy_filter.stub import StubImageAPI
+from loc_strategy_filter_stub import StubImageAPI
 
 LOCATIONS = ["file:///srv/images/{id}", "swift+https://swift/v1/c/{id}",
              "http://mirror.example.com/images/{id}"]

@@ -16,7 +16,7 @@ import webob
 from loc_strategy_filter.cmd.strategy_args import strategy_overrides
 from loc_strategy_filter.middleware import LocationStrategyFilter
 from loc_strategy_filter.redaction import redact_text
-from loc_strategy_filter.stub import StubImageAPI
+from loc_strategy_filter_stub import StubImageAPI
 
 NAME = "serve"
 HELP = "run the filtered image API on a local WSGI server"

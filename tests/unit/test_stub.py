@@ -14,8 +14,8 @@ from paste import deploy
 import pytest
 import webob
 
-from loc_strategy_filter.stub import StubImageAPI
-from loc_strategy_filter.stub import images as images_mod
+from loc_strategy_filter_stub import StubImageAPI
+from loc_strategy_filter_stub import images as images_mod
 
 PATCH = "application/openstack-images-v2.1-json-patch"
 OCTET = "application/octet-stream"
@@ -734,7 +734,7 @@ def test_paste_deploy_loads_the_factory(tmp_path):
     ini = tmp_path / "api-paste.ini"
     ini.write_text("[app:main]\n"
                    "paste.app_factory = "
-                   "loc_strategy_filter.stub:StubImageAPI.factory\n"
+                   "loc_strategy_filter_stub:StubImageAPI.factory\n"
                    "show_image_direct_url = false\n"
                    f"data_dir = {tmp_path}\n")
     app = deploy.loadapp(f"config:{ini}",

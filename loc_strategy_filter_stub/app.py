@@ -21,12 +21,12 @@ import webob
 import webob.dec
 from webob import exc
 
-from loc_strategy_filter.stub import catalog
-from loc_strategy_filter.stub import download
-from loc_strategy_filter.stub import images
-from loc_strategy_filter.stub import locations
-from loc_strategy_filter.stub import patch
-from loc_strategy_filter.stub import upload as upload_mod
+from loc_strategy_filter_stub import catalog
+from loc_strategy_filter_stub import download
+from loc_strategy_filter_stub import images
+from loc_strategy_filter_stub import locations
+from loc_strategy_filter_stub import patch
+from loc_strategy_filter_stub import upload as upload_mod
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 1000

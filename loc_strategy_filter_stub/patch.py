@@ -9,8 +9,8 @@ import re
 
 from webob import exc
 
-from loc_strategy_filter.stub import images
-from loc_strategy_filter.stub import locations as locations_mod
+from loc_strategy_filter_stub import images
+from loc_strategy_filter_stub import locations as locations_mod
 
 MEDIA_TYPE = "application/openstack-images-v2.1-json-patch"
 

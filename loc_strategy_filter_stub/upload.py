@@ -14,7 +14,7 @@ import os
 from webob import exc
 from webob import request as webob_request
 
-from loc_strategy_filter.stub import images
+from loc_strategy_filter_stub import images
 
 CHUNK_SIZE = 64 * 1024
 # The store id an upload's location names when the stub plays multi-store.
