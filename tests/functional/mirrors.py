@@ -4,8 +4,9 @@ import contextlib
 import http.server
 import socket
 import struct
-import threading
 import time
+
+from tests import servers
 
 
 class Mirror:
@@ -23,21 +24,14 @@ class Mirror:
         self.die_after = die_after
         self.redirect_to = redirect_to
         self.log = []
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                                      self._handler())
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       kwargs={"poll_interval": 0.05},
-                                       daemon=True)
-        self.thread.start()
+        self._running = servers.http_server(self._handler())
+        self.port = self._running.port
 
     def url(self, path="/image"):
-        return f"http://127.0.0.1:{self.port}{path}"
+        return self._running.url(path)
 
     def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self._running.stop()
 
     def _handler(self):
         mirror = self
@@ -110,39 +104,26 @@ class RawMirror:
 
     def __init__(self, script):
         self.script = script
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
         self.requests = []
-        threading.Thread(target=self._serve, daemon=True).start()
+        self._running = servers.raw_server(self._answer)
+        self.port = self._running.port
 
     def url(self, path="/img"):
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def _serve(self):
-        while True:
-            try:
-                connection, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._answer, args=(connection,),
-                             daemon=True).start()
+        return self._running.url(path)
 
     def _answer(self, connection):
-        with connection:
-            request = b""
-            while b"\r\n\r\n" not in request:
-                data = connection.recv(4096)
-                if not data:
-                    return
-                request += data
-            self.requests.append(request)
-            with contextlib.suppress(OSError):
-                self.script(connection)
+        request = b""
+        while b"\r\n\r\n" not in request:
+            data = connection.recv(4096)
+            if not data:
+                return
+            request += data
+        self.requests.append(request)
+        with contextlib.suppress(OSError):
+            self.script(connection)
 
     def stop(self):
-        self.sock.close()
+        self._running.stop()
 
 
 def answer(head, body=b""):

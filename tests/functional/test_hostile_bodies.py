@@ -7,13 +7,14 @@ client byte for byte; with ``hide_locations`` the client gets strict JSON
 without a location URL, or the documented 502.
 """
 
+import contextlib
 import http.client
 import json
-import threading
-import wsgiref.simple_server
 
 import pytest
 from paste import deploy
+
+from tests.servers import wsgi_server
 
 SECRET_URL = "swift+https://user:s3cr3t@swift.example.com/v1/images/x"
 LOCATION = {"url": SECRET_URL, "metadata": {}}
@@ -72,33 +73,21 @@ PATHS = {"show": "/v2/images/x", "list": "/v2/images"}
 @pytest.fixture
 def serve(tmp_path):
     """Serve the pipeline over ``body`` on 127.0.0.1; the HTTP answer."""
-    servers = []
+    with contextlib.ExitStack() as running:
+        def answer(body, path, hide):
+            body_file = tmp_path / "body.json"
+            body_file.write_bytes(body)
+            ini = tmp_path / "api-paste.ini"
+            ini.write_text(PIPELINE.format(hide=hide, body_file=body_file))
+            server = running.enter_context(
+                wsgi_server(deploy.loadapp(f"config:{ini}")))
+            connection = http.client.HTTPConnection("127.0.0.1", server.port,
+                                                    timeout=10)
+            connection.request("GET", path)
+            response = connection.getresponse()
+            return response.status, response.read()
 
-    def answer(body, path, hide):
-        body_file = tmp_path / "body.json"
-        body_file.write_bytes(body)
-        ini = tmp_path / "api-paste.ini"
-        ini.write_text(PIPELINE.format(hide=hide, body_file=body_file))
-        app = deploy.loadapp(f"config:{ini}")
-        server = wsgiref.simple_server.make_server(
-            "127.0.0.1", 0, app, handler_class=_Quiet)
-        servers.append(server)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        connection = http.client.HTTPConnection("127.0.0.1",
-                                                server.server_port, timeout=10)
-        connection.request("GET", path)
-        response = connection.getresponse()
-        return response.status, response.read()
-
-    yield answer
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-
-
-class _Quiet(wsgiref.simple_server.WSGIRequestHandler):
-    def log_message(self, *args):
-        pass
+        yield answer
 
 
 def strict(body):

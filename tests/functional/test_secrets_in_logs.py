@@ -7,8 +7,6 @@ lines, header-parse warnings with their tracebacks) and the stub's.
 
 import http.client
 import os
-import threading
-from wsgiref import simple_server
 
 import pytest
 import webob
@@ -17,6 +15,7 @@ from loc_strategy_filter.cmd import serve
 from tests.functional import mirrors
 from tests.functional.conftest import call, create_image, patch
 from tests.log_doubles import colonless_header_server, capturing_root
+from tests.servers import wsgi_server
 
 DATA = os.urandom(64 * 1024 + 17)
 SECRETS = ("s3cr3t", "s3cr3tsig", "user:")
@@ -174,16 +173,13 @@ def test_the_serve_commands_access_log_shows_no_query(capsys):
         start_response("200 OK", [("Content-Length", "2")])
         return [b"ok"]
 
-    server = simple_server.make_server("127.0.0.1", 0, app,
-                                       handler_class=serve._RequestHandler)
-    thread = threading.Thread(target=server.handle_request)
-    thread.start()
-    connection = http.client.HTTPConnection("127.0.0.1", server.server_port)
-    connection.request("GET", f"/v2/images/x/file{QUERY}")
-    assert connection.getresponse().read() == b"ok"
-    connection.close()
-    thread.join(5)
-    server.server_close()
+    # One thread: the request is answered and logged before the stop returns.
+    with wsgi_server(app, handler_class=serve._RequestHandler,
+                     threaded=False) as server:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port)
+        connection.request("GET", f"/v2/images/x/file{QUERY}")
+        assert connection.getresponse().read() == b"ok"
+        connection.close()
     logged = capsys.readouterr().err
     assert '"GET /v2/images/x/file?*** HTTP/1.1" 200' in logged
     assert "s3cr3t" not in logged

@@ -16,6 +16,7 @@ import webob
 
 from loc_strategy_filter_stub import StubImageAPI
 from loc_strategy_filter_stub import images as images_mod
+from tests.servers import http_server
 
 PATCH = "application/openstack-images-v2.1-json-patch"
 OCTET = "application/octet-stream"
@@ -690,13 +691,8 @@ def origin(monkeypatch):
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield Origin(files, f"http://127.0.0.1:{server.server_port}")
-    server.shutdown()
-    server.server_close()
-    thread.join(10)
+    with http_server(Handler) as server:
+        yield Origin(files, server.url())
 
 
 def test_download_from_an_http_location(app, origin):
