@@ -204,9 +204,8 @@ def mirror():
     """The loopback http store."""
     from tests.integration.mirror import Mirror
 
-    server = Mirror().start()
-    yield server
-    server.stop()
+    with Mirror() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -214,9 +213,8 @@ def doomed_mirror():
     """A second http store, for the test that stops it."""
     from tests.integration.mirror import Mirror
 
-    server = Mirror().start()
-    yield server
-    server.stop()
+    with Mirror() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -16,8 +16,9 @@ gzip``, which nobody asked for), ``slow`` (dribbles a few bytes at a time).
 import dataclasses
 import http.server
 import re
-import threading
 import time
+
+from tests import servers
 
 FILTER_VIA = "1.1 loc-strategy-filter"
 _RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)\Z")
@@ -104,38 +105,28 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         """Quiet: the access log is ``Mirror.requests``."""
 
 
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        """Quiet: a reader may hang up once it has the bytes it wanted."""
-
-
 class Mirror:
-    """Serves ``files`` (URL path -> bytes) on 127.0.0.1, on a free port."""
+    """Serves ``files`` (URL path -> bytes) on 127.0.0.1, on a free port,
+    from its construction until ``stop()``."""
 
     def __init__(self, die_after=4096):
         self.files = {}
         self.behaviours = {}
         self.die_after = die_after
         self.requests = []
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.mirror = self
-        self._port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        name="mirror", daemon=True)
-        self._stopped = False
+        self._running = servers.http_server(_Handler)
+        self._running.server.mirror = self
 
     @property
     def port(self):
-        return self._port
+        return self._running.port
 
     def publish(self, path, data, behaviour="ok"):
         """Serve ``data`` at ``path``, with ``behaviour`` for GETs; returns
         its URL."""
         self.files[path] = data
         self.behaviours[path] = behaviour
-        return f"http://127.0.0.1:{self.port}{path}"
+        return self._running.url(path)
 
     def requests_for(self, path):
         """The methods of the requests for ``path``, in order."""
@@ -145,16 +136,13 @@ class Mirror:
         """The requests for ``path``, from the ``since``-th request on."""
         return [seen for seen in self.requests[since:] if seen.path == path]
 
-    def start(self):
-        self._thread.start()
+    def stop(self):
+        """Stop serving and close the port: connections are refused.
+        Stopping twice is stopping once."""
+        self._running.stop()
+
+    def __enter__(self):
         return self
 
-    def stop(self):
-        """Stop serving and close the port: connections are refused."""
-        if self._stopped:
-            return
-        self._stopped = True
-        if self._thread.is_alive():
-            self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+    def __exit__(self, *exc_info):
+        self.stop()
