@@ -11,7 +11,7 @@ import pytest
 
 from loc_strategy_filter.cmd import main
 from loc_strategy_filter.cmd.progress import Progress
-from loc_strategy_filter.stub import StubImageAPI
+from loc_strategy_filter_stub import StubImageAPI
 from tests.functional import mirrors
 
 pytest.importorskip("openstack")

@@ -10,7 +10,7 @@ import webob
 import webob.dec
 
 from loc_strategy_filter.middleware import LocationStrategyFilter
-from loc_strategy_filter.stub import StubImageAPI
+from loc_strategy_filter_stub import StubImageAPI
 from tests.functional import mirrors
 from tests.functional.test_download import DATA, download, gets, image_with
 
