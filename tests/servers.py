@@ -34,7 +34,8 @@ class _Loopback:
     request_queue_size = 16
 
     def __init__(self, host, handler_class):
-        self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.address_family = (socket.AF_INET6 if ":" in host
+                               else socket.AF_INET)
         super().__init__((host, 0), handler_class)
 
     def handle_error(self, request, client_address):
@@ -78,7 +79,8 @@ class Running:
         self._stopped = False
         self._thread = threading.Thread(target=server.serve_forever,
                                         args=(POLL_INTERVAL,),
-                                        name=f"server-{self.port}", daemon=True)
+                                        name=f"server-{self.port}",
+                                        daemon=True)
         self._thread.start()
 
     def url(self, path=""):
@@ -110,7 +112,7 @@ def http_server(handler_class, host="127.0.0.1"):
 
 
 def wsgi_server(app, host="127.0.0.1", handler_class=QuietWSGIHandler,
-         threaded=True):
+                threaded=True):
     """Serve the WSGI ``app`` with wsgiref; with ``threaded=False`` one
     request at a time, each finished (logged too) before a stop returns."""
     server_class = _WSGIServer if threaded else _SerialWSGIServer

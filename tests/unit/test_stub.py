@@ -6,6 +6,8 @@ import os
 import pathlib
 import re
 import shutil
+import subprocess
+import sys
 import threading
 import tracemalloc
 import wsgiref.util
@@ -766,6 +768,34 @@ def test_helpers_apply_the_http_rules(app):
         app.add_location(image_id, A)
     with pytest.raises(webob.exc.HTTPConflict):
         app.upload(image_id, b"late")
+
+
+# A test double, not production
+
+NOT_THE_STUB = """
+import importlib, pkgutil, sys
+import loc_strategy_filter
+
+def walk(package):
+    prefix = package.__name__ + "."
+    for found in pkgutil.iter_modules(package.__path__, prefix):
+        if found.name != "loc_strategy_filter.cmd":
+            module = importlib.import_module(found.name)
+            if found.ispkg:
+                walk(module)
+
+walk(loc_strategy_filter)
+print(sorted(name for name in sys.modules
+             if name.startswith("loc_strategy_filter_stub")))
+"""
+
+
+def test_the_filter_never_imports_the_stub():
+    """Every module a Glance process may load (all but the command, whose
+    ``serve`` runs the stub) leaves the stub unimported."""
+    ran = subprocess.run([sys.executable, "-c", NOT_THE_STUB], check=True,
+                         capture_output=True, text=True)
+    assert ran.stdout.strip() == "[]"
 
 
 # Glance's ?prefer= store selection
