@@ -1,22 +1,24 @@
-"""The oslo.config options of the filter and of every registered strategy.
+"""The oslo.config options of the filter, its strategies and its readers.
 
 ``[DEFAULT] location_strategy`` and the ``[<name>_location_strategy]`` groups
 keep the historic Glance names, so an operator's old ``glance-api.conf``
 lines work unchanged. The filter's own switches live in
-``[location_strategy_filter]``.
+``[location_strategy_filter]``, and so do the options of the built-in
+readers (``file_dirs``, ``http_*``), where operators have always set them.
+A third party's reader has a group of its own: see ``reader_group``.
 """
 
 from oslo_config import cfg
 
+from loc_strategy_filter import stores
 from loc_strategy_filter import strategies
 
 FILTER_GROUP = "location_strategy_filter"
 
-DEFAULT_OPTS = (
-    cfg.StrOpt(
-        "location_strategy",
-        default=strategies.DEFAULT_STRATEGY,
-        help="""
+LOCATION_STRATEGY_OPT = cfg.StrOpt(
+    "location_strategy",
+    default=strategies.DEFAULT_STRATEGY,
+    help="""
 The strategy that orders image locations, best first.
 
 The filter reorders the ``locations`` of image responses by this strategy
@@ -32,9 +34,12 @@ Possible values:
 Related options:
     * ``[store_type_location_strategy] store_type_preference``
     * ``[store_id_location_strategy] store_id_preference``
-"""),
-)
+""")
 
+DEFAULT_OPTS = (LOCATION_STRATEGY_OPT,)
+
+#: The filter's own options: each is the ``settings.Settings`` field of its
+#: name.
 FILTER_OPTS = (
     cfg.BoolOpt(
         "hide_locations",
@@ -89,49 +94,6 @@ Security note:
     serves bytes only after the image API has accepted the user's own
     download request. Keep the filter after the authentication filters.
 """),
-    cfg.ListOpt(
-        "file_dirs",
-        default=[],
-        help="""
-Directories whose files the filter may read for ``file://`` locations.
-
-Possible values:
-    * A comma-separated list of absolute directories. A location is read
-      only when its real path (symbolic links resolved) is a regular file
-      inside one of them.
-    * Empty (the default): the directories of Glance's file stores when the
-      filter reads Glance's configuration (``filesystem_store_datadir(s)``,
-      or each file backend's in multi-store), otherwise none.
-
-Related options:
-    * ``download_mode``
-
-Security note:
-    Every file in these directories can be served to any user the image API
-    lets download an image that has a location pointing at it. List only
-    the image stores' directories.
-"""),
-    cfg.ListOpt(
-        "http_allowed_hosts",
-        default=[],
-        help="""
-Hosts the filter may fetch ``http://`` and ``https://`` locations from.
-
-Possible values:
-    * A comma-separated list of ``host`` or ``host:port`` entries; a host
-      without a port allows any port. IP addresses are compared in their
-      canonical form (every spelling of an address is the same host, and
-      all loopback addresses are one host). Each redirect is checked again.
-    * Empty (the default): no http location is fetched.
-
-Related options:
-    * ``download_mode``, ``http_connect_timeout``, ``http_read_timeout``
-
-Security note:
-    Location URLs can be set by image owners. Allowing a host lets the
-    filter connect to it on a user's behalf: never allow internal services
-    that are not image mirrors.
-"""),
     cfg.BoolOpt(
         "verify_checksums",
         default=True,
@@ -164,96 +126,29 @@ Possible values:
 Related options:
     * ``download_mode``
 """),
-    cfg.FloatOpt(
-        "http_connect_timeout",
-        default=5.0,
-        min=0.001,
-        help="""
-Seconds to wait for a connection to an http location.
-
-Possible values:
-    * A positive number of seconds.
-
-Related options:
-    * ``http_allowed_hosts``, ``http_read_timeout``
-"""),
-    cfg.FloatOpt(
-        "http_read_timeout",
-        default=30.0,
-        min=0.001,
-        help="""
-Seconds to wait for data from an http location before trying the next.
-
-Possible values:
-    * A positive number of seconds.
-
-Related options:
-    * ``http_allowed_hosts``, ``http_connect_timeout``
-    * ``http_header_timeout``, ``http_min_rate``: this timeout bounds each
-      wait for data, not a whole read; those bound the read.
-"""),
-    cfg.FloatOpt(
-        "http_header_timeout",
-        default=60.0,
-        min=0.001,
-        help="""
-Seconds an http location may take to answer with its headers.
-
-Counted from the connection to the status line and headers of the last
-redirect hop, redirects included. ``http_read_timeout`` alone cannot end a
-mirror that sends its headers a byte at a time; this does: the location
-counts as failed and the download moves on to the next.
-
-Possible values:
-    * A positive number of seconds.
-
-Related options:
-    * ``http_connect_timeout``, ``http_read_timeout``, ``http_min_rate``
-"""),
-    cfg.IntOpt(
-        "http_min_rate",
-        default=1024,
-        min=1,
-        help="""
-Bytes per second an http location must send its body at, at least.
-
-Averaged over the last ``http_rate_window`` seconds spent waiting for the
-location: time the filter spends passing bytes to a slow client does not
-count. A location slower than this counts as failed, and the download
-resumes from the next location at the byte reached. With a positive rate,
-no mirror can hold a download for ever.
-
-Possible values:
-    * A positive number of bytes per second.
-
-Related options:
-    * ``http_rate_window``, ``http_header_timeout``, ``http_read_timeout``
-"""),
-    cfg.FloatOpt(
-        "http_rate_window",
-        default=30.0,
-        min=0.001,
-        help="""
-Seconds of waiting over which ``http_min_rate`` is averaged.
-
-A longer window forgives a mirror's short stalls; a shorter one fails a
-slow mirror over sooner. A body read waits at most this long for the first
-``http_min_rate`` x ``http_rate_window`` bytes.
-
-Possible values:
-    * A positive number of seconds.
-
-Related options:
-    * ``http_min_rate``
-"""),
 )
+
+
+def reader_group(name, reader_class):
+    """The group the options of the reader registered as ``name`` live in.
+
+    The built-in readers' options are in the filter's own group, where
+    they were before readers declared options; any other reader's are in
+    ``[<name>_store_reader]`` (``[rbd_store_reader]``), so that no reader
+    can shadow, or collide with, the filter's options or another reader's.
+    """
+    if reader_class.__module__.startswith(f"{stores.__name__}."):
+        return FILTER_GROUP
+    return f"{name}_store_reader"
 
 
 def list_opts():
     """Every option, by group, for ``oslo-config-generator``."""
-    groups = [("DEFAULT", list(DEFAULT_OPTS)), (FILTER_GROUP, list(FILTER_OPTS))]
+    groups = {"DEFAULT": list(DEFAULT_OPTS), FILTER_GROUP: list(FILTER_OPTS)}
+    for name, reader_class in stores.reader_classes().items():
+        groups.setdefault(reader_group(name, reader_class), []).extend(
+            getattr(reader_class, "OPTIONS", ()))
     for name in strategies.available_strategies():
         strategy = strategies.load_strategy(name)
-        if strategy.options:
-            groups.append((strategy.config_group, list(strategy.options)))
-    return groups
+        groups[strategy.config_group] = list(strategy.options)
+    return [(group, opts) for group, opts in groups.items() if opts]

@@ -5,9 +5,10 @@ quote no piece of one (a netloc, a port) that might hold a secret. And
 every record of the loggers ``redact_logs_of`` names, ours and the
 libraries' we call (urllib3 logs request lines and whole URLs), passes
 through ``RedactingFilter``, which redacts whatever looks like userinfo or
-a query string in the formatted message and traceback. The second layer
-cannot see a secret that no longer looks like one (half a netloc), which is
-why the first exists.
+a query string in the formatted message and traceback; the filter's
+start-up (``settings.from_config``) puts it on urllib3's loggers and ours.
+The second layer cannot see a secret that no longer looks like one (half a
+netloc), which is why the first exists.
 """
 
 import logging

@@ -4,8 +4,13 @@ Configuration comes from oslo.config files (``oslo_config_project``,
 ``oslo_config_file``, ``oslo_config_program``, as oslo.middleware reads them)
 and from the paste section, whose values override the files. Each filter
 gets a private ``ConfigOpts``: two filters in one process never share
-settings. Every value is validated here, so that a bad one stops the pipeline
-from loading instead of failing requests.
+settings. Every value is validated here, by its option's type, the strategy
+or the reader that takes it, so that a bad one stops the pipeline from
+loading instead of failing requests.
+
+Nothing is copied by hand: each of ``options.FILTER_OPTS`` is the
+``Settings`` field of its name, each strategy and each reader is built from
+the values of the options it declares.
 """
 
 import dataclasses
@@ -16,10 +21,9 @@ from oslo_config import types
 
 from loc_strategy_filter import glance_config
 from loc_strategy_filter import options
+from loc_strategy_filter import redaction
 from loc_strategy_filter import stores
 from loc_strategy_filter import strategies
-from loc_strategy_filter.stores.base import ReaderConfig
-from loc_strategy_filter.stores.hosts import HostAllowList
 
 PASTE_CONFIG_KEYS = ("oslo_config_project", "oslo_config_file",
                      "oslo_config_program")
@@ -29,17 +33,30 @@ class ConfigError(ValueError):
     """Configuration the filter cannot start with."""
 
 
+def _default(name):
+    """The default of the filter option ``name``: settings built by hand
+    start where configured ones do, and the default lives in one place."""
+    (opt,) = [opt for opt in options.FILTER_OPTS if opt.dest == name]
+    return opt.default
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """What the filter needs per request, derived from configuration."""
+    """What the filter needs per request, derived from configuration.
 
+    Every option of ``options.FILTER_OPTS`` is the field of its name.
+    """
+
+    #: The name ``[DEFAULT] location_strategy`` gives; ``order`` is that
+    #: strategy's orderer, built from its options.
     strategy: str
     order: strategies.base.Orderer
-    hide_locations: bool = False
-    download_mode: str = "auto"
-    verify_checksums: bool = True
-    location_failure_ttl: int = 60
-    #: The store readers by lower-case URL scheme, built at start-up.
+    hide_locations: bool = _default("hide_locations")
+    download_mode: str = _default("download_mode")
+    verify_checksums: bool = _default("verify_checksums")
+    location_failure_ttl: int = _default("location_failure_ttl")
+    #: The store readers by lower-case URL scheme, built at start-up from
+    #: the options each declares.
     readers: dict = dataclasses.field(default_factory=dict)
 
 
@@ -142,9 +159,11 @@ def from_config(conf):
 
     The options of every registered strategy are checked, not only the
     selected one's: a typo must not wait for the day the strategy changes.
+    This is the filter's start-up, so it also puts the log redaction on
+    urllib3's loggers and ours, now that the readers' modules are imported.
     """
     register_options(conf)
-    name = _value(conf, "DEFAULT", options.DEFAULT_OPTS[0])
+    name = _value(conf, "DEFAULT", options.LOCATION_STRATEGY_OPT)
     try:
         strategy = strategies.load_strategy(name)
     except strategies.UnknownStrategyError as exc:
@@ -155,53 +174,56 @@ def from_config(conf):
         raise ConfigError(str(exc)) from None
     for other in strategies.available_strategies():
         _strategy_orderer(conf, strategies.load_strategy(other))
-    switches = {opt.dest: _value(conf, options.FILTER_GROUP, opt)
-                for opt in options.FILTER_OPTS}
-    return Settings(
-        strategy=name, order=_strategy_orderer(conf, strategy),
-        hide_locations=switches["hide_locations"],
-        download_mode=switches["download_mode"],
-        verify_checksums=switches["verify_checksums"],
-        location_failure_ttl=switches["location_failure_ttl"],
-        readers=_readers(ReaderConfig(
-            file_dirs=_checked_file_dirs(switches["file_dirs"])
-            or _glance_file_dirs(conf),
-            http_allowed_hosts=_checked_hosts(switches["http_allowed_hosts"]),
-            http_connect_timeout=switches["http_connect_timeout"],
-            http_read_timeout=switches["http_read_timeout"],
-            http_header_timeout=switches["http_header_timeout"],
-            http_min_rate=switches["http_min_rate"],
-            http_rate_window=switches["http_rate_window"])))
+    fields = {opt.dest: _value(conf, options.FILTER_GROUP, opt)
+              for opt in options.FILTER_OPTS}
+    readers = _readers(conf)
+    redaction.redact_logs_of("urllib3", "loc_strategy_filter")
+    return Settings(strategy=name, order=_strategy_orderer(conf, strategy),
+                    readers=readers, **fields)
 
 
-def _readers(config):
+def _readers(conf):
+    """Every registered reader, built from its options, by scheme."""
+    readers = [_reader(conf, name, reader_class)
+               for name, reader_class in stores.reader_classes().items()]
     try:
-        return stores.load_readers(config)
+        return stores.by_scheme(readers)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
 
 
-def _filter_opt(name):
-    return next(opt for opt in options.FILTER_OPTS if opt.dest == name)
-
-
-def _checked_file_dirs(dirs):
-    for path in dirs:
-        if not os.path.isabs(path):
-            raise ConfigError(_invalid(
-                options.FILTER_GROUP, _filter_opt("file_dirs"), path,
-                "not an absolute path") + " (absolute directories)")
-    return tuple(dirs)
-
-
-def _checked_hosts(entries):
+def _reader(conf, name, reader_class):
+    group = options.reader_group(name, reader_class)
+    opts = {opt.dest: opt for opt in getattr(reader_class, "OPTIONS", ())}
+    values = {dest: _reader_value(conf, group, opt)
+              for dest, opt in opts.items()}
     try:
-        HostAllowList(entries)
-    except ValueError as exc:
-        raise ConfigError(_invalid(
-            options.FILTER_GROUP, _filter_opt("http_allowed_hosts"),
-            ", ".join(entries), exc) + " (host or host:port entries)") from None
-    return tuple(entries)
+        return stores.build_reader(reader_class, **values)
+    except ValueError as exc:  # InvalidReaderOption, or the reader's own
+        raise ConfigError(_reader_error(conf, name, group, opts, exc)
+                          ) from None
+
+
+def _reader_error(conf, name, group, opts, error):
+    if not (isinstance(error, stores.InvalidReaderOption)
+            and error.option in opts):
+        return f"Reader {name!r}: {error}"
+    opt = opts[error.option]
+    message = (_invalid(group, opt, error.value, error.reason)
+               + f" ({error.allowed})")
+    if (group, opt.dest) in _FROM_GLANCE and not _value(conf, group, opt):
+        message += ("; the option is not set, so the value is from Glance's "
+                    "configuration")
+    return message
+
+
+def _reader_value(conf, group, opt):
+    """The option's value, or, where it is empty and ``_FROM_GLANCE`` says
+    so, what Glance's own configuration implies."""
+    value = _value(conf, group, opt)
+    if value or (group, opt.dest) not in _FROM_GLANCE:
+        return value
+    return _FROM_GLANCE[group, opt.dest](conf)
 
 
 def _glance_file_dirs(conf):
@@ -212,6 +234,11 @@ def _glance_file_dirs(conf):
     except (cfg.ConfigFileValueError, ValueError) as exc:
         raise ConfigError(f"Invalid Glance file store configuration: {exc}"
                           ) from None
+
+
+#: The reader options that, left empty, default to what Glance's own
+#: configuration says: ``file_dirs`` to the directories of its file stores.
+_FROM_GLANCE = {(options.FILTER_GROUP, "file_dirs"): _glance_file_dirs}
 
 
 def from_paste(global_conf, local_conf):

@@ -2,38 +2,80 @@
 
 Readers are registered under the ``loc_strategy_filter.readers`` entry-point
 group, so a third party's reader is found exactly like a built-in one. Each
-is built once, at start-up, from the operator's ``ReaderConfig``.
+is built once, at start-up, from its options' values.
+
+A reader of your own is a class with ``schemes``, ``allows`` and ``open``
+(see ``stores.base.Reader``) and ``OPTIONS``, the oslo.config options its
+constructor takes as keyword arguments of the same names; register it as
+``name = package.module:Class``. Its options are then listed for
+``oslo-config-generator``, read from ``[<name>_store_reader]`` (or the
+paste section), and a value it refuses with ``InvalidReaderOption`` stops
+the filter from loading, naming the option, the value and what is allowed.
 """
 
 from importlib import metadata
 
 from loc_strategy_filter.stores.base import (
-    ReadFailed, Reader, ReaderConfig, ReadRefused, Source, WrongObject)
+    CHUNK_SIZE, InvalidReaderOption, ReadFailed, Reader, ReadRefused, Source,
+    WrongObject)
 
 ENTRY_POINT_GROUP = "loc_strategy_filter.readers"
 
 __all__ = [
-    "ENTRY_POINT_GROUP", "ReadFailed", "ReadRefused", "Reader",
-    "ReaderConfig", "Source", "WrongObject", "load_readers", "reader_for",
+    "CHUNK_SIZE", "ENTRY_POINT_GROUP", "InvalidReaderOption", "ReadFailed",
+    "ReadRefused", "Reader", "Source", "WrongObject", "build_reader",
+    "by_scheme", "load_readers", "reader_classes", "reader_for",
 ]
 
 
-def load_readers(config):
-    """Each registered reader built with ``config``, by lower-case scheme.
+def reader_classes():
+    """Each registered reader class by entry-point name, sorted by name."""
+    entry_points = metadata.entry_points(group=ENTRY_POINT_GROUP)
+    return {entry_point.name: entry_point.load()
+            for entry_point in sorted(entry_points, key=lambda ep: ep.name)}
+
+
+def build_reader(reader_class, **values):
+    """``reader_class`` built from its options' ``values``; an option not in
+    them is at its default, which lives in the option alone."""
+    for opt in getattr(reader_class, "OPTIONS", ()):
+        if opt.dest not in values:
+            values[opt.dest] = (None if opt.default is None
+                                else opt.type(opt.default))
+    return reader_class(**values)
+
+
+def by_scheme(readers):
+    """``readers`` by the lower-case schemes they read.
 
     Two readers claiming one scheme is a packaging mistake, so it raises
     ``ValueError`` rather than letting install order pick one.
     """
-    readers = {}
-    for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        reader = entry_point.load()(config)
+    schemes = {}
+    for reader in readers:
         for scheme in reader.schemes:
             scheme = scheme.lower()
-            if scheme in readers:
+            if scheme in schemes:
                 raise ValueError(f"scheme {scheme!r} is read by both "
-                                 f"{readers[scheme]!r} and {reader!r}")
-            readers[scheme] = reader
-    return readers
+                                 f"{schemes[scheme]!r} and {reader!r}")
+            schemes[scheme] = reader
+    return schemes
+
+
+def load_readers(values=None):
+    """Each registered reader, by lower-case scheme, built from ``values``:
+    the option values of each reader that are not to be at their defaults,
+    by the reader's entry-point name (``{"file": {"file_dirs": [...]}}``).
+
+    For a program that builds readers without oslo.config; the filter's
+    settings build them from its configuration.
+    """
+    values = dict(values or {})
+    readers = [build_reader(reader_class, **values.pop(name, {}))
+               for name, reader_class in reader_classes().items()]
+    if values:
+        raise ValueError(f"no reader is registered as {sorted(values)[0]!r}")
+    return by_scheme(readers)
 
 
 def reader_for(readers, url):

@@ -1,13 +1,16 @@
 """What a store reader is: it opens one location URL for reading.
 
 Readers are registered under the entry-point group
-``loc_strategy_filter.readers``; each names the URL schemes it reads. A
-reader is built once at start-up from ``ReaderConfig`` and must refuse, without
-any I/O, every location the operator did not allow.
+``loc_strategy_filter.readers``; each names the URL schemes it reads and the
+oslo.config options it is built from. A reader is built once at start-up,
+checks its options' values there, and must refuse, without any I/O, every
+location the operator did not allow.
 """
 
-import dataclasses
-from typing import BinaryIO, Iterator, Optional, Protocol
+from typing import BinaryIO, ClassVar, Iterator, Optional, Protocol
+
+#: Bytes a reader reads at a time, unless built with another ``chunk_size``.
+CHUNK_SIZE = 65536
 
 
 class ReadRefused(Exception):
@@ -25,19 +28,20 @@ class WrongObject(ReadFailed):
     share."""
 
 
-@dataclasses.dataclass(frozen=True)
-class ReaderConfig:
-    """What the operator allows readers to read, and how long to wait."""
+class InvalidReaderOption(ValueError):
+    """An option value a reader cannot start with.
 
-    file_dirs: tuple = ()
-    http_allowed_hosts: tuple = ()
-    http_connect_timeout: float = 5.0
-    http_read_timeout: float = 30.0
-    http_header_timeout: float = 60.0
-    http_min_rate: int = 1024
-    http_rate_window: float = 30.0
-    http_max_redirects: int = 3
-    chunk_size: int = 65536
+    ``reason`` says what is wrong with ``value``, ``allowed`` what the
+    option takes; the settings add the option's group and type.
+    """
+
+    def __init__(self, option, value, reason, allowed):
+        self.option = option
+        self.value = value
+        self.reason = reason
+        self.allowed = allowed
+        super().__init__(f"Invalid value {value!r} for option {option}: "
+                         f"{reason}; allowed: {allowed}")
 
 
 class Source(Protocol):
@@ -61,9 +65,19 @@ class Source(Protocol):
 
 
 class Reader(Protocol):
-    """Opens the locations of the URL schemes it names."""
+    """Opens the locations of the URL schemes it names.
+
+    The class is what the entry point names. It is built with the value of
+    each of its ``OPTIONS`` as the keyword argument of the option's name
+    (``stores.build_reader`` fills in the defaults), and raises
+    ``InvalidReaderOption`` there for a value it cannot use: a reader is
+    checked once, at start-up, and never again per request.
+    """
 
     schemes: tuple
+    #: The oslo.config options the reader is built from; see
+    #: ``options.reader_group`` for the group they are read from.
+    OPTIONS: ClassVar[tuple] = ()
 
     def allows(self, url: str) -> bool:
         """Whether the allow-lists admit ``url``; decided without any I/O,

@@ -4,7 +4,7 @@ A location URL comes from image metadata, which users may be able to set, so
 the path is treated as hostile. It is read exactly as Glance's filesystem
 store reads it (no percent-decoding: ``%2e%2e`` names a file called
 ``%2e%2e``), and is refused unless the real path, with every symlink and
-``..`` resolved, is a regular file inside one of ``ReaderConfig.file_dirs``.
+``..`` resolved, is a regular file inside one of the ``file_dirs``.
 
 ``file://host/path`` is refused for every host, ``localhost`` included:
 Glance would read it as the relative path ``host/path``, so no reading of it
@@ -20,9 +20,11 @@ and the open fails the open instead of escaping the root.
 import os
 import stat
 
+from oslo_config import cfg
+
 from loc_strategy_filter.redaction import redact_url
 from loc_strategy_filter.stores.base import (
-    ReadFailed, ReadRefused, WrongObject)
+    CHUNK_SIZE, InvalidReaderOption, ReadFailed, ReadRefused, WrongObject)
 
 _UNFAITHFUL = set("?#;")
 _NO_FOLLOW = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -32,17 +34,42 @@ class FileReader:
     """Opens ``file`` and ``filesystem`` locations inside the allowed dirs."""
 
     schemes = ("file", "filesystem")
+    OPTIONS = (
+        cfg.ListOpt(
+            "file_dirs",
+            default=[],
+            help="""
+Directories whose files the filter may read for ``file://`` locations.
 
-    def __init__(self, config):
-        for directory in config.file_dirs:
+Possible values:
+    * A comma-separated list of absolute directories. A location is read
+      only when its real path (symbolic links resolved) is a regular file
+      inside one of them.
+    * Empty (the default): the directories of Glance's file stores when the
+      filter reads Glance's configuration (``filesystem_store_datadir(s)``,
+      or each file backend's in multi-store), otherwise none.
+
+Related options:
+    * ``download_mode``
+
+Security note:
+    Every file in these directories can be served to any user the image API
+    lets download an image that has a location pointing at it. List only
+    the image stores' directories.
+"""),
+    )
+
+    def __init__(self, *, file_dirs, chunk_size=CHUNK_SIZE):
+        for directory in file_dirs:
             if not os.path.isabs(directory):
-                raise ValueError(f"file_dirs must be absolute: {directory!r}")
+                raise InvalidReaderOption(
+                    "file_dirs", directory, "not an absolute path",
+                    "absolute directories")
         #: The allowed directories, as configured.
-        self.dirs = tuple(config.file_dirs)
-        self._roots = tuple(os.path.realpath(d) for d in config.file_dirs)
-        self._lexical_roots = tuple(os.path.normpath(d)
-                                    for d in config.file_dirs)
-        self._chunk_size = config.chunk_size
+        self.dirs = tuple(file_dirs)
+        self._roots = tuple(os.path.realpath(d) for d in file_dirs)
+        self._lexical_roots = tuple(os.path.normpath(d) for d in file_dirs)
+        self._chunk_size = chunk_size
 
     def allows(self, url):
         """Whether ``url``'s path, as written, lies inside an allowed dir.

@@ -2,7 +2,7 @@
 
 A location URL may be user-supplied, so this reader is a server-side request
 maker and must not become a way into the operator's network. The only way
-out is ``ReaderConfig.http_allowed_hosts``: each host is reduced to its
+out is the ``http_allowed_hosts`` option: each host is reduced to its
 canonical spelling (see ``stores.hosts``), checked, and then connected to in
 exactly that spelling, for the first request and for every redirect hop,
 before any connection is made to it. Proxy environment variables are never
@@ -42,12 +42,13 @@ import urllib.parse
 import weakref
 
 import urllib3
+from oslo_config import cfg
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.util.response import assert_header_parsing
 
-from loc_strategy_filter.redaction import redact_logs_of, redact_url
+from loc_strategy_filter.redaction import redact_url
 from loc_strategy_filter.stores.base import (
-    ReadFailed, ReadRefused, WrongObject)
+    CHUNK_SIZE, InvalidReaderOption, ReadFailed, ReadRefused, WrongObject)
 from loc_strategy_filter.stores.deadline import Deadline
 from loc_strategy_filter.stores.hosts import (
     HostAllowList, canonical_host, split_host_port)
@@ -116,19 +117,137 @@ class _TLSConnection(HTTPSConnection):
 
 
 class HttpReader:
-    """Opens ``http`` and ``https`` locations on the allowed hosts."""
+    """Opens ``http`` and ``https`` locations on the allowed hosts.
+
+    urllib3 logs whole URLs: ``settings.from_config`` puts the log redaction
+    on its loggers at start-up. A program that builds an ``HttpReader``
+    without the settings calls ``redaction.redact_logs_of("urllib3",
+    "loc_strategy_filter")`` itself.
+    """
 
     schemes = ("http", "https")
+    OPTIONS = (
+        cfg.ListOpt(
+            "http_allowed_hosts",
+            default=[],
+            help="""
+Hosts the filter may fetch ``http://`` and ``https://`` locations from.
 
-    def __init__(self, config):
-        redact_logs_of("urllib3", "loc_strategy_filter")
-        self._allowed = HostAllowList(config.http_allowed_hosts)
-        self._connect_timeout = config.http_connect_timeout
-        self._read_timeout = config.http_read_timeout
-        self._deadline = (config.http_header_timeout, config.http_min_rate,
-                          config.http_rate_window)
-        self._max_redirects = config.http_max_redirects
-        self._chunk_size = config.chunk_size
+Possible values:
+    * A comma-separated list of ``host`` or ``host:port`` entries; a host
+      without a port allows any port. IP addresses are compared in their
+      canonical form (every spelling of an address is the same host, and
+      all loopback addresses are one host). Each redirect is checked again.
+    * Empty (the default): no http location is fetched.
+
+Related options:
+    * ``download_mode``, ``http_connect_timeout``, ``http_read_timeout``
+
+Security note:
+    Location URLs can be set by image owners. Allowing a host lets the
+    filter connect to it on a user's behalf: never allow internal services
+    that are not image mirrors.
+"""),
+        cfg.FloatOpt(
+            "http_connect_timeout",
+            default=5.0,
+            min=0.001,
+            help="""
+Seconds to wait for a connection to an http location.
+
+Possible values:
+    * A positive number of seconds.
+
+Related options:
+    * ``http_allowed_hosts``, ``http_read_timeout``
+"""),
+        cfg.FloatOpt(
+            "http_read_timeout",
+            default=30.0,
+            min=0.001,
+            help="""
+Seconds to wait for data from an http location before trying the next.
+
+Possible values:
+    * A positive number of seconds.
+
+Related options:
+    * ``http_allowed_hosts``, ``http_connect_timeout``
+    * ``http_header_timeout``, ``http_min_rate``: this timeout bounds each
+      wait for data, not a whole read; those bound the read.
+"""),
+        cfg.FloatOpt(
+            "http_header_timeout",
+            default=60.0,
+            min=0.001,
+            help="""
+Seconds an http location may take to answer with its headers.
+
+Counted from the connection to the status line and headers of the last
+redirect hop, redirects included. ``http_read_timeout`` alone cannot end a
+mirror that sends its headers a byte at a time; this does: the location
+counts as failed and the download moves on to the next.
+
+Possible values:
+    * A positive number of seconds.
+
+Related options:
+    * ``http_connect_timeout``, ``http_read_timeout``, ``http_min_rate``
+"""),
+        cfg.IntOpt(
+            "http_min_rate",
+            default=1024,
+            min=1,
+            help="""
+Bytes per second an http location must send its body at, at least.
+
+Averaged over the last ``http_rate_window`` seconds spent waiting for the
+location: time the filter spends passing bytes to a slow client does not
+count. A location slower than this counts as failed, and the download
+resumes from the next location at the byte reached. With a positive rate,
+no mirror can hold a download for ever.
+
+Possible values:
+    * A positive number of bytes per second.
+
+Related options:
+    * ``http_rate_window``, ``http_header_timeout``, ``http_read_timeout``
+"""),
+        cfg.FloatOpt(
+            "http_rate_window",
+            default=30.0,
+            min=0.001,
+            help="""
+Seconds of waiting over which ``http_min_rate`` is averaged.
+
+A longer window forgives a mirror's short stalls; a shorter one fails a
+slow mirror over sooner. A body read waits at most this long for the first
+``http_min_rate`` x ``http_rate_window`` bytes.
+
+Possible values:
+    * A positive number of seconds.
+
+Related options:
+    * ``http_min_rate``
+"""),
+    )
+
+    def __init__(self, *, http_allowed_hosts, http_connect_timeout,
+                 http_read_timeout, http_header_timeout, http_min_rate,
+                 http_rate_window, http_max_redirects=3,
+                 chunk_size=CHUNK_SIZE):
+        try:
+            self._allowed = HostAllowList(http_allowed_hosts)
+        except ValueError as exc:
+            raise InvalidReaderOption(
+                "http_allowed_hosts", ", ".join(http_allowed_hosts), exc,
+                "host or host:port entries") from None
+        self._connect_timeout = http_connect_timeout
+        self._read_timeout = http_read_timeout
+        self._deadline = (http_header_timeout, http_min_rate,
+                          http_rate_window)
+        self._max_redirects = http_max_redirects
+        self._chunk_size = chunk_size
 
     def allows(self, url):
         """Whether ``url``'s host is allowed; decided without a connection."""

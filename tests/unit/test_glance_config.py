@@ -58,3 +58,15 @@ def test_bad_reader_settings_fail_at_load(conf, words):
         settings.from_paste({}, conf)
     for word in words:
         assert word in str(raised.value)
+
+
+def test_a_relative_glance_file_store_dir_fails_naming_where_it_came_from(
+        tmp_path):
+    with pytest.raises(settings.ConfigError) as raised:
+        file_dirs(tmp_path, "[glance_store]\n"
+                            "filesystem_store_datadir = images\n")
+    assert str(raised.value) == (
+        "Invalid value 'images' for option [location_strategy_filter] "
+        "file_dirs: not an absolute path; allowed: a comma-separated list "
+        "(absolute directories); the option is not set, so the value is "
+        "from Glance's configuration")

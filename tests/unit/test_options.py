@@ -21,8 +21,8 @@ def test_list_opts_groups_and_names():
                   for group, opts in options.list_opts()) == [
         ("DEFAULT", ["location_strategy"]),
         ("location_strategy_filter", [
-            "hide_locations", "download_mode", "file_dirs",
-            "http_allowed_hosts", "verify_checksums", "location_failure_ttl",
+            "hide_locations", "download_mode", "verify_checksums",
+            "location_failure_ttl", "file_dirs", "http_allowed_hosts",
             "http_connect_timeout", "http_read_timeout",
             "http_header_timeout", "http_min_rate", "http_rate_window"]),
         ("store_id_location_strategy", ["store_id_preference"]),
@@ -44,7 +44,7 @@ def test_help_follows_the_openstack_template(opt):
 @pytest.mark.parametrize("name", [
     "hide_locations", "file_dirs", "http_allowed_hosts"])
 def test_options_about_locations_have_a_security_note(name):
-    (opt,) = [opt for opt in options.FILTER_OPTS if opt.dest == name]
+    (opt,) = [opt for _, opt in ALL_OPTS if opt.dest == name]
     assert "\nSecurity note:\n" in opt.help
 
 

@@ -1,7 +1,15 @@
+import dataclasses
+import logging
+
 import pytest
 from oslo_config import cfg
 
+from loc_strategy_filter import options
 from loc_strategy_filter import settings
+from loc_strategy_filter import stores
+from loc_strategy_filter import strategies
+from loc_strategy_filter.redaction import RedactingFilter
+from tests import distributions
 
 FILE_URL = "file:///srv/images/x"
 HTTP_URL = "http://127.0.0.1:9292/x"
@@ -293,3 +301,162 @@ def test_the_command_says_so_in_one_line(no_entry_points, capsys):
     error = capsys.readouterr().err
     assert error.startswith("loc-strategy-filter: configuration error: ")
     assert "Traceback" not in error
+
+
+# -- Every option reaches Settings, a strategy or a reader --------------------
+
+ALL_OPTS = [(group, opt) for group, opts in options.list_opts()
+            for opt in opts]
+FILTER = options.FILTER_GROUP
+# A valid value other than the default for every option. An option missing
+# here fails the test below: give it a value, and wire it.
+NOT_DEFAULT = {
+    ("DEFAULT", "location_strategy"): "store_type",
+    (FILTER, "hide_locations"): True,
+    (FILTER, "download_mode"): "serve",
+    (FILTER, "verify_checksums"): False,
+    (FILTER, "location_failure_ttl"): 7,
+    (FILTER, "file_dirs"): ["/srv/images"],
+    (FILTER, "http_allowed_hosts"): ["mirror.example.com"],
+    (FILTER, "http_connect_timeout"): 1.5,
+    (FILTER, "http_read_timeout"): 2.5,
+    (FILTER, "http_header_timeout"): 3.5,
+    (FILTER, "http_min_rate"): 7,
+    (FILTER, "http_rate_window"): 4.5,
+    ("store_id_location_strategy", "store_id_preference"): ["web"],
+    ("store_type_location_strategy", "store_type_preference"): ["http"],
+}
+# The option whose Settings field has another name.
+SETTINGS_FIELD = {"location_strategy": "strategy"}
+
+
+@pytest.fixture
+def built_with(monkeypatch):
+    """The keyword arguments every reader and strategy is built with."""
+    calls = []
+    build_reader, orderer = stores.build_reader, strategies.Strategy.orderer
+
+    def recording_build_reader(reader_class, **values):
+        calls.append(values)
+        return build_reader(reader_class, **values)
+
+    def recording_orderer(strategy, **values):
+        calls.append(values)
+        return orderer(strategy, **values)
+
+    monkeypatch.setattr(stores, "build_reader", recording_build_reader)
+    monkeypatch.setattr(strategies.Strategy, "orderer", recording_orderer)
+    return calls
+
+
+@pytest.mark.parametrize("group, opt", ALL_OPTS,
+                         ids=[f"{group}.{opt.dest}" for group, opt in ALL_OPTS])
+def test_every_option_reaches_settings_a_strategy_or_a_reader(
+        group, opt, built_with):
+    assert (group, opt.dest) in NOT_DEFAULT, (
+        f"[{group}] {opt.dest} is new: give it a value in NOT_DEFAULT, and "
+        "make it a Settings field or an option of a strategy or reader")
+    value = NOT_DEFAULT[group, opt.dest]
+    assert value != opt.default
+    conf = settings.load_config()
+    conf.set_override(opt.dest, value,
+                      group=None if group == "DEFAULT" else group)
+    result = settings.from_config(conf)
+    field = SETTINGS_FIELD.get(opt.dest, opt.dest)
+    reached = [getattr(result, field, None),
+               *(values.get(opt.dest) for values in built_with)]
+    assert value in reached
+
+
+def test_settings_fields_are_the_filter_options_at_their_defaults():
+    fields = {field.name: field.default
+              for field in dataclasses.fields(settings.Settings)}
+    defaults = {opt.dest: opt.default for opt in options.FILTER_OPTS}
+    assert defaults.items() <= fields.items()
+    assert set(fields) - set(defaults) == {"strategy", "order", "readers"}
+
+
+def test_settings_built_by_hand_have_the_options_defaults():
+    by_hand = settings.Settings(strategy="location_order",
+                                order=lambda locations: locations)
+    configured = settings.from_paste({}, {})
+    for opt in options.FILTER_OPTS:
+        assert getattr(by_hand, opt.dest) == getattr(configured, opt.dest)
+
+
+# -- A third party's reader ---------------------------------------------------
+
+RBD_MODULE = '''\
+from oslo_config import cfg
+
+from loc_strategy_filter.stores import InvalidReaderOption, ReadRefused
+
+
+class RbdReader:
+    schemes = ("rbd",)
+    OPTIONS = (
+        cfg.StrOpt("pool", default="images", help="The pool."),
+        # The name of a built-in option: in its own group, it shadows none.
+        cfg.ListOpt("file_dirs", default=["/rbd"], help="Not the filter's."),
+    )
+
+    def __init__(self, *, pool, file_dirs):
+        if not pool.isidentifier():
+            raise InvalidReaderOption("pool", pool, "not a pool name",
+                                      "letters, digits and _")
+        self.pool, self.dirs = pool, file_dirs
+
+    def allows(self, url):
+        return False
+
+    def open(self, url, start=0, stop=None):
+        raise ReadRefused(url)
+'''
+
+
+@pytest.fixture
+def rbd_reader_installed(tmp_path, monkeypatch):
+    """A distribution registering the reader ``rbd``."""
+    distributions.install(
+        tmp_path, monkeypatch, "third-party-rbd", RBD_MODULE,
+        "[loc_strategy_filter.readers]\nrbd = third_party_rbd:RbdReader\n")
+
+
+def test_a_third_party_readers_options_have_a_group_of_their_own(
+        rbd_reader_installed):
+    groups = dict(options.list_opts())
+    assert [opt.dest for opt in groups["rbd_store_reader"]] == [
+        "pool", "file_dirs"]
+    assert "pool" not in [opt.dest for opt in groups[FILTER]]
+
+
+def test_a_third_party_reader_is_built_from_its_options(
+        rbd_reader_installed, tmp_path):
+    path = write_conf(tmp_path, "[rbd_store_reader]\npool = fast\n"
+                                "[location_strategy_filter]\n"
+                                "file_dirs = /srv/images\n")
+    readers = settings.from_paste({}, {"oslo_config_file": path}).readers
+    assert (readers["rbd"].pool, readers["rbd"].dirs) == ("fast", ["/rbd"])
+    assert readers["file"].dirs == ("/srv/images",)
+    assert settings.from_paste({}, {"pool": "slow"}).readers["rbd"].pool == (
+        "slow")
+
+
+def test_a_third_party_readers_bad_value_fails_at_load(rbd_reader_installed):
+    with pytest.raises(settings.ConfigError) as raised:
+        settings.from_paste({}, {"pool": "no pool"})
+    assert str(raised.value) == (
+        "Invalid value 'no pool' for option [rbd_store_reader] pool: not a "
+        "pool name; allowed: string value (letters, digits and _)")
+
+
+# -- Log redaction is switched on at start-up ---------------------------------
+
+def test_start_up_puts_the_log_redaction_on_our_loggers_and_urllib3s():
+    probe = logging.getLogger("loc_strategy_filter.tests_probe")
+    stores.load_readers()
+    assert not any(isinstance(f, RedactingFilter) for f in probe.filters), (
+        "building readers has no side effect on logging")
+    settings.from_paste({}, {})
+    for logger in (probe, logging.getLogger("urllib3.connectionpool")):
+        assert any(isinstance(f, RedactingFilter) for f in logger.filters)

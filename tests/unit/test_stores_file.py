@@ -3,7 +3,8 @@ import os
 
 import pytest
 
-from loc_strategy_filter.stores import ReaderConfig, ReadFailed, ReadRefused
+from loc_strategy_filter.stores import (
+    InvalidReaderOption, ReadFailed, ReadRefused)
 from loc_strategy_filter.stores.file import FileReader
 
 DATA = bytes(range(256)) * 40  # 10240 bytes, every offset distinguishable
@@ -30,8 +31,7 @@ def tree(tmp_path):
 
 @pytest.fixture
 def reader(tree):
-    return FileReader(ReaderConfig(file_dirs=(str(tree / "images"),),
-                                   chunk_size=1000))
+    return FileReader(file_dirs=[str(tree / "images")], chunk_size=1000)
 
 
 @pytest.fixture
@@ -86,19 +86,21 @@ def test_refused_without_opening(reader, tree, no_open, url):
 
 
 def test_character_device_refused(no_open):
-    reader = FileReader(ReaderConfig(file_dirs=("/dev",)))
+    reader = FileReader(file_dirs=["/dev"])
     with pytest.raises(ReadRefused):
         reader.open("file:///dev/zero")
 
 
 def test_no_file_dirs_refuses_everything(tree, no_open):
     with pytest.raises(ReadRefused):
-        FileReader(ReaderConfig()).open(f"file://{tree}/images/img")
+        FileReader(file_dirs=[]).open(f"file://{tree}/images/img")
 
 
 def test_relative_file_dir_fails_at_start_up():
-    with pytest.raises(ValueError):
-        FileReader(ReaderConfig(file_dirs=("images",)))
+    with pytest.raises(InvalidReaderOption) as raised:
+        FileReader(file_dirs=["/srv/images", "images"])
+    assert isinstance(raised.value, ValueError)
+    assert (raised.value.option, raised.value.value) == ("file_dirs", "images")
 
 
 @pytest.mark.parametrize("url, expected", [
@@ -116,7 +118,7 @@ def test_reads_allowed_file(reader, tree, url, expected):
 
 def test_allowed_dir_given_through_a_symlink(tree):
     (tree / "alias").symlink_to(tree / "images")
-    reader = FileReader(ReaderConfig(file_dirs=(str(tree / "alias"),)))
+    reader = FileReader(file_dirs=[str(tree / "alias")])
     assert read_all(reader.open(f"file://{tree}/alias/img")) == DATA
 
 

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import strategies as st
 
 from loc_strategy_filter import settings
-from loc_strategy_filter.stores import ReaderConfig, ReadFailed, ReadRefused
+from loc_strategy_filter.stores import ReadFailed, ReadRefused, build_reader
 from loc_strategy_filter.stores.http import HttpReader
 from tests.functional.mirrors import RawMirror, answer, dribble, reset
 
@@ -163,7 +163,7 @@ def tripwire():
 def make_reader(*allowed, **settings):
     settings = {"chunk_size": 1000, "http_connect_timeout": 1.0,
                 "http_read_timeout": 1.0, **settings}
-    return HttpReader(ReaderConfig(http_allowed_hosts=allowed, **settings))
+    return build_reader(HttpReader, http_allowed_hosts=allowed, **settings)
 
 
 def read_all(source):
