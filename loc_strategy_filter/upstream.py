@@ -29,23 +29,71 @@ def close_body(app_iter):
         close()
 
 
+def _reraise(exc_info):
+    raise exc_info[1].with_traceback(exc_info[2])
+
+
+def _after_headers(status, headers, exc_info=None):
+    """``start_response`` once the answer is held: to the upstream, as if
+    its headers were sent (PEP 3333), so an error it meets part way through
+    its body is raised, never sent as if it were the answer."""
+    if exc_info is None:
+        raise AssertionError("start_response called a second time "
+                             "without exc_info")
+    _reraise(exc_info)
+
+
 class HeldResponse:
-    """The upstream's status, headers and (unread) body."""
+    """The upstream's status, headers and (unread) body.
+
+    While the upstream is called, a later ``start_response`` with
+    ``exc_info`` replaces the answer (as a server does before it sent the
+    headers). Once the answer is held, that is an error the upstream sees
+    raised; once it is forwarded, its ``start_response`` and ``write`` go
+    on to the server's.
+    """
+
+    __slots__ = ("status", "headers", "exc_info", "_head", "_write_to",
+                 "_onward", "_app_iter", "_rest")
 
     def __init__(self, application, environ):
         self.status = self.headers = self.exc_info = None
         self._head = []  # bytes given to write(), or taken to get a status
+        self._write_to = self._head.append
+        self._onward = None  # where start_response goes once held
         self._app_iter = application(environ, self._start_response)
         self._rest = self._app_iter
         if self.status is None:
-            # An application that calls start_response only when iterated.
-            self._rest = iter(self._app_iter)
-            self._head.extend(chunk for chunk in [next(self._rest, b"")]
-                              if chunk)
+            self._pull_status()
+        self._onward = _after_headers
 
     def _start_response(self, status, headers, exc_info=None):
+        if self._onward is not None:
+            return self._onward(status, headers, exc_info)
+        if exc_info is not None and self._head:
+            _reraise(exc_info)  # bytes were written: the headers went too
         self.status, self.headers, self.exc_info = status, headers, exc_info
-        return self._head.append
+        return self._write
+
+    def _write(self, data):
+        self._write_to(data)
+
+    def _pull_status(self):
+        """For an application that calls start_response only when iterated:
+        take its body up to the chunk that follows the call."""
+        self._rest = iter(self._app_iter)
+        try:
+            for chunk in self._rest:
+                if chunk:
+                    self._head.append(chunk)
+                if self.status is not None:
+                    return
+            if self.status is None:
+                raise RuntimeError("the application did not call "
+                                   "start_response")
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def status_code(self):
@@ -62,8 +110,11 @@ class HeldResponse:
         return [value for key, value in self.headers if key.lower() == name]
 
     def forward(self, start_response):
-        """Send the response on as it is: streaming, unread."""
-        start_response(self.status, self.headers, self.exc_info)
+        """Send the response on as it is: streaming, unread (the upstream's
+        own iterable when nothing was taken from it)."""
+        self._onward = start_response
+        self._write_to = start_response(self.status, self.headers,
+                                        self.exc_info)
         if not self._head and self._rest is self._app_iter:
             return self._app_iter
         return _Chained(self)
@@ -76,7 +127,7 @@ class HeldResponse:
     def read(self):
         """The whole body, for small answers such as an image record."""
         try:
-            return b"".join(self.chunks())
+            return b"".join([*self._head, *self._rest])
         finally:
             self.close()
 
