@@ -1,6 +1,7 @@
 import gzip
 import json
 import logging
+import sys
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -9,12 +10,14 @@ import webob
 import webob.dec
 
 from loc_strategy_filter.middleware import LocationStrategyFilter
+from loc_strategy_filter.responses import ImageResponseFilter
 from loc_strategy_filter.settings import Settings
 
 FILE_URL = "file:///srv/images/x"
 HTTP_URL = "http://127.0.0.1:9292/x"
 STORE_TYPE = {"location_strategy": "store_type",
               "store_type_preference": "http, file"}
+REVERSED = Settings(strategy="reverse", order=lambda locations: locations[::-1])
 
 
 def image(image_id="a", direct_url=True, locations=True):
@@ -190,6 +193,61 @@ def test_pass_through_hands_back_the_upstream_iterable(method, path, status,
     assert seen == [(status, headers)]
 
 
+def test_an_upstream_error_with_exc_info_passes_through_unread():
+    body = UnreadBody()
+    try:
+        raise RuntimeError("the upstream broke")
+    except RuntimeError:
+        info = sys.exc_info()
+
+    def upstream(environ, start_response):
+        start_response("200 OK", [("Content-Type", "application/json")], info)
+        return body
+
+    seen = []
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/v2/images/a"}
+    result = LocationStrategyFilter(upstream, STORE_TYPE)(
+        environ, lambda *args: seen.append(args))
+    assert result is body
+    assert seen == [("200 OK", [("Content-Type", "application/json")], info)]
+
+
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/v2/images/a/file"), ("DELETE", "/v2/images/a"),
+    ("GET", "/versions"),
+], ids=["download", "other-method", "other-path"])
+def test_the_response_filter_alone_hands_other_calls_on(method, path):
+    upstream, body = raw_app("200 OK", [("Content-Type", "application/json")])
+    environ = {"REQUEST_METHOD": method, "PATH_INFO": path}
+    result = ImageResponseFilter(upstream, REVERSED)(
+        environ, lambda *args: None)
+    assert result is body
+
+
+def test_the_response_filter_alone_rewrites_image_calls():
+    app = ImageResponseFilter(json_app(image()), REVERSED)
+    assert get(app, "/v2/images/a").json["direct_url"] == HTTP_URL
+
+
+def test_lazy_pass_through_holds_no_more_than_the_first_chunk():
+    pulled = []
+
+    def upstream(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/html")])
+        for chunk in (b"one", b"two", b"three"):
+            pulled.append(chunk)
+            yield chunk
+
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/v2/images/a"}
+    seen = []
+    body = LocationStrategyFilter(upstream, STORE_TYPE)(
+        environ, lambda *args: seen.append(args))
+    assert seen == [("200 OK", [("Content-Type", "text/html")], None)]
+    assert pulled == [b"one"]
+    assert list(body) == [b"one", b"two", b"three"]
+    body.close()
+
+
 def test_application_calling_start_response_lazily():
     def upstream(environ, start_response):
         start_response("200 OK", [("Content-Type", "application/json")])
@@ -317,6 +375,15 @@ def test_hide_locations_refuses_a_compressed_body_all_the_same():
     assert response.status_int == 502
     assert "Content-Encoding" not in response.headers
     assert b"srv" not in response.body
+
+
+def test_hide_locations_refuses_a_compressed_body_unread():
+    upstream, body = raw_app("200 OK", [("Content-Type", "application/json"),
+                                        ("Content-Encoding", "gzip")])
+    response = get(LocationStrategyFilter(upstream, {"hide_locations": "1"}),
+                   "/v2/images/a")
+    assert response.status_int == 502
+    assert body.closed
 
 
 def bytes_app(body):

@@ -1,0 +1,132 @@
+"""The filter's response half: image JSON answers in strategy order.
+
+Image show, list, create and update answer with the images' locations, so
+their JSON is held and rewritten (``rewrite``) before it goes on. Whatever
+the filter has no business with goes on untouched and unread: the
+upstream's iterable itself.
+"""
+
+import logging
+
+from loc_strategy_filter import rewrite
+from loc_strategy_filter import routes
+from loc_strategy_filter import upstream
+from loc_strategy_filter.upstream import HeldResponse
+
+LOG = logging.getLogger(__name__)
+
+_REWRITTEN_CALLS = frozenset((routes.ImageCall.SHOW, routes.ImageCall.LIST,
+                              routes.ImageCall.CREATE,
+                              routes.ImageCall.UPDATE))
+# The body is the filter's own after a rewrite: the upstream's framing and
+# digests describe bytes no longer sent.
+_DROPPED_AFTER_REWRITE = upstream.FRAMING_HEADERS | upstream.CONTENT_HEADERS
+# With hide_locations, a body that cannot be checked for locations is not sent.
+_REFUSED_BODY = (b"The image API sent a body the location strategy filter "
+                 b"could not check for image locations.")
+_REFUSED_HEADERS = (("Content-Type", "text/plain"),
+                    ("Content-Length", str(len(_REFUSED_BODY))))
+
+
+def _json_encoding(held):
+    """The content coding of a 2xx JSON answer ("" when uncompressed), or
+    None for any other answer, an error the upstream raised included."""
+    status = held.status
+    if held.exc_info or status[0] != "2" or status.startswith(("204", "205")):
+        return None
+    media_type = encoding = ""
+    for name, value in held.headers:
+        name = name.lower()
+        if name == "content-type":
+            media_type = value.partition(";")[0].strip().lower()
+        elif name == "content-encoding":
+            encoding = value.strip().lower()
+    if media_type != "application/json":
+        return None
+    return "" if encoding == "identity" else encoding
+
+
+def _refuse(start_response):
+    start_response("502 Bad Gateway", list(_REFUSED_HEADERS))
+    return [_REFUSED_BODY]
+
+
+class ImageResponseFilter:
+    """A WSGI filter that rewrites the JSON answers of image show, list,
+    create and update from ``application``.
+
+    With ``hide_locations`` it fails closed: the upstream is asked for an
+    uncompressed body, a compressed or unparseable one is answered with
+    502, and when the strategy fails the locations are removed all the same.
+    """
+
+    def __init__(self, application, settings):
+        self.application = application
+        self.settings = settings
+
+    def __call__(self, environ, start_response):
+        call = routes.image_call(environ)
+        if call not in _REWRITTEN_CALLS:
+            return self.application(environ, start_response)
+        return self.respond(call, environ, start_response)
+
+    def respond(self, call, environ, start_response):
+        """The upstream's answer to ``call``, a request already matched
+        (the entry point matches once for both halves): rewritten when it
+        is uncompressed 2xx JSON, refused when it must be and cannot be,
+        otherwise sent on untouched."""
+        if self.settings.hide_locations:
+            # Ask for a body the filter can read, so it can hide locations.
+            environ.pop("HTTP_ACCEPT_ENCODING", None)
+        held = HeldResponse(self.application, environ)
+        encoding = _json_encoding(held)
+        if encoding == "":
+            return self._rewrite(held, call, environ.get("PATH_INFO"),
+                                 start_response)
+        if encoding and self.settings.hide_locations:
+            # Compressed all the same: it cannot be checked, so not sent.
+            LOG.warning("Image %s response for %s has Content-Encoding %s: "
+                        "refused, as its locations cannot be hidden",
+                        call.value, environ.get("PATH_INFO"), encoding)
+            held.close()
+            return _refuse(start_response)
+        return held.forward(start_response)
+
+    def _rewrite(self, held, call, path, start_response):
+        body = held.read()
+        try:
+            new_body = self._new_body(body, call, path)
+        except rewrite.UnusableBody:
+            return _refuse(start_response)
+        if new_body is None:
+            start_response(held.status, held.headers)
+            return [body]
+        headers = upstream.without_headers(held.headers,
+                                           _DROPPED_AFTER_REWRITE)
+        headers.append(("Content-Length", str(len(new_body))))
+        start_response(held.status, headers)
+        return [new_body]
+
+    def _new_body(self, body, call, path):
+        """The new body, or None to send the upstream's unchanged.
+
+        With ``hide_locations`` a body the strategy cannot be applied to
+        still loses its locations, and one the rewriter does not understand
+        raises ``UnusableBody`` (fail closed).
+        """
+        if not body:
+            return None
+        try:
+            return rewrite.rewrite_body(body, call, self.settings)
+        except rewrite.UnusableBody as exc:
+            LOG.warning("Image %s response for %s: %s", call.value, path, exc)
+            if self.settings.hide_locations:
+                raise
+        except Exception:  # a rewrite must never cost the user the response
+            LOG.exception("Image %s response for %s: the strategy failed",
+                          call.value, path)
+            if self.settings.hide_locations:
+                return rewrite.without_locations(body, call)
+        LOG.warning("Image %s response for %s passed through unchanged",
+                    call.value, path)
+        return None
