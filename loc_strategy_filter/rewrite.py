@@ -1,19 +1,8 @@
 """Rewriting the images in an image API JSON body.
 
-``locations`` are put in strategy order and ``direct_url`` points at the
-first of them; nothing the upstream did not show is ever added.
-
-The rewriter understands a body when it is strict JSON (no ``NaN`` or
-``Infinity``, no number beyond a float's range, nested no deeper than
-Python's recursion limit) of the shape Glance gives it: one image, a JSON
-object, for show, create and update; a JSON object whose ``images`` is a list
-of JSON objects for list; and in an image, ``locations`` a list of objects
-with a string ``url``. Any other body raises ``UnusableBody``.
-
-With ``hide_locations`` an image's ``locations`` are removed even when they
-are unusable, and the body must not hold a ``locations`` key anywhere else
-(an image where none is expected): such a body raises ``UnusableBody`` too,
-so that it is never sent.
+Bytes in, bytes out, away from the WSGI plumbing (``responses``), so that
+what the rewriter understands, and how ``hide_locations`` fails closed, is
+decided in one place: ``rewrite_body``.
 """
 
 import json
@@ -76,7 +65,9 @@ def _images_of(document, call):
     return images
 
 
-def _usable_locations(image):
+def _checked_locations(image):
+    """The image's ``locations``; raises ``UnusableBody`` unless they are a
+    list of objects with a string ``url``."""
     locations = image["locations"]
     if not isinstance(locations, list):
         raise UnusableBody("'locations' is not a list")
@@ -92,7 +83,7 @@ def rewrite_image(image, settings):
     if "locations" not in image:
         return False
     try:
-        locations = _usable_locations(image)
+        locations = _checked_locations(image)
     except UnusableBody as exc:
         if not settings.hide_locations:
             raise
@@ -124,7 +115,21 @@ def _hidden(document, body):
 def rewrite_body(body, call, settings):
     """The rewritten body, or None when it needs no change.
 
-    Raises ``UnusableBody`` when the body cannot be understood.
+    ``locations`` are put in strategy order and ``direct_url`` points at the
+    first of them; nothing the upstream did not show is ever added.
+
+    The body is understood when it is strict JSON (no ``NaN`` or
+    ``Infinity``, no number beyond a float's range, nested no deeper than
+    Python's recursion limit) of the shape Glance gives it: one image, a
+    JSON object, for show, create and update; a JSON object whose
+    ``images`` is a list of JSON objects for list; and in an image,
+    ``locations`` a list of objects with a string ``url``. Any other body
+    raises ``UnusableBody``.
+
+    With ``hide_locations`` an image's ``locations`` are removed even when
+    they are unusable, and the body must not hold a ``locations`` key
+    anywhere else (an image where none is expected): such a body raises
+    ``UnusableBody`` too, so that it is never sent.
     """
     document = _parsed(body)
     changed = False
