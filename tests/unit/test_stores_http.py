@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from loc_strategy_filter import settings
 from loc_strategy_filter.stores import ReadFailed, ReadRefused, build_reader
 from loc_strategy_filter.stores.http import HttpReader
+from tests import servers
 from tests.functional.mirrors import RawMirror, answer, dribble, reset
 
 DATA = bytes(range(256)) * 40  # 10240 bytes, every offset distinguishable
@@ -37,21 +38,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
-
-
-class Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, host, family):
-        self.address_family = family
-        self.requests = []
-        self.routes = {"/img": serve_ranges}
-        self.release = threading.Event()
-        super().__init__((host, 0), Handler)
-        self.port = self.server_address[1]
-
-    def url(self, path="/img"):
-        return f"http://127.0.0.1:{self.port}{path}"
 
 
 def serve_ranges(handler, data=DATA):
@@ -84,34 +70,35 @@ def redirect(location, status=302):
 
 
 @contextlib.contextmanager
-def running(host, family):
-    server = Server(host, family)
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,),
-                              daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.release.set()
-        server.shutdown()
-        server.server_close()
+def running(host):
+    with servers.http_server(Handler, host) as served:
+        server = served.server
+        server.requests = []
+        server.routes = {"/img": serve_ranges}
+        server.release = threading.Event()
+        server.port = served.port
+        server.url = lambda path="/img": served.url(path)
+        try:
+            yield server
+        finally:
+            server.release.set()
 
 
 @pytest.fixture
 def server():
-    with running("127.0.0.1", socket.AF_INET) as server:
+    with running("127.0.0.1") as server:
         yield server
 
 
 @pytest.fixture
 def server6():
-    with running("::1", socket.AF_INET6) as server:
+    with running("::1") as server:
         yield server
 
 
 @pytest.fixture
 def other_server():
-    with running("127.0.0.1", socket.AF_INET) as server:
+    with running("127.0.0.1") as server:
         yield server
 
 
@@ -632,7 +619,7 @@ def tls_server(certificate):
     context.load_cert_chain(cert, key)
     names = []
     context.sni_callback = lambda sock, name, ctx: names.append(name)
-    with running("127.0.0.1", socket.AF_INET) as server:
+    with running("127.0.0.1") as server:
         server.socket = context.wrap_socket(server.socket, server_side=True)
         server.server_names = names
         yield server
