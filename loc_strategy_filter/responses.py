@@ -81,8 +81,7 @@ class ImageResponseFilter:
         held = HeldResponse(self.application, environ)
         encoding = _json_encoding(held)
         if encoding == "":
-            return self._rewrite(held, call, environ.get("PATH_INFO"),
-                                 start_response)
+            return self._rewrite(held, call, environ, start_response)
         if encoding and self.settings.hide_locations:
             # Compressed all the same: it cannot be checked, so not sent.
             LOG.warning("Image %s response for %s has Content-Encoding %s: "
@@ -92,10 +91,10 @@ class ImageResponseFilter:
             return _refuse(start_response)
         return held.forward(start_response)
 
-    def _rewrite(self, held, call, path, start_response):
+    def _rewrite(self, held, call, environ, start_response):
         body = held.read()
         try:
-            new_body = self._new_body(body, call, path)
+            new_body = self._new_body(body, call, environ)
         except rewrite.UnusableBody:
             return _refuse(start_response)
         if new_body is None:
@@ -107,7 +106,7 @@ class ImageResponseFilter:
         start_response(held.status, headers)
         return [new_body]
 
-    def _new_body(self, body, call, path):
+    def _new_body(self, body, call, environ):
         """The new body, or None to send the upstream's unchanged.
 
         With ``hide_locations`` a body the strategy cannot be applied to
@@ -119,14 +118,15 @@ class ImageResponseFilter:
         try:
             return rewrite.rewrite_body(body, call, self.settings)
         except rewrite.UnusableBody as exc:
-            LOG.warning("Image %s response for %s: %s", call.value, path, exc)
+            LOG.warning("Image %s response for %s: %s", call.value,
+                        environ.get("PATH_INFO"), exc)
             if self.settings.hide_locations:
                 raise
         except Exception:  # a rewrite must never cost the user the response
             LOG.exception("Image %s response for %s: the strategy failed",
-                          call.value, path)
+                          call.value, environ.get("PATH_INFO"))
             if self.settings.hide_locations:
                 return rewrite.without_locations(body, call)
         LOG.warning("Image %s response for %s passed through unchanged",
-                    call.value, path)
+                    call.value, environ.get("PATH_INFO"))
         return None

@@ -53,14 +53,13 @@ class HeldResponse:
     on to the server's.
     """
 
-    __slots__ = ("status", "headers", "exc_info", "_head", "_write_to",
-                 "_onward", "_app_iter", "_rest")
+    __slots__ = ("status", "headers", "exc_info", "_head", "_onward",
+                 "_server_write", "_app_iter", "_rest")
 
     def __init__(self, application, environ):
         self.status = self.headers = self.exc_info = None
         self._head = []  # bytes given to write(), or taken to get a status
-        self._write_to = self._head.append
-        self._onward = None  # where start_response goes once held
+        self._onward = self._server_write = None  # the server's, forwarded
         self._app_iter = application(environ, self._start_response)
         self._rest = self._app_iter
         if self.status is None:
@@ -76,7 +75,10 @@ class HeldResponse:
         return self._write
 
     def _write(self, data):
-        self._write_to(data)
+        if self._server_write is None:
+            self._head.append(data)
+        else:
+            self._server_write(data)
 
     def _pull_status(self):
         """For an application that calls start_response only when iterated:
@@ -113,8 +115,8 @@ class HeldResponse:
         """Send the response on as it is: streaming, unread (the upstream's
         own iterable when nothing was taken from it)."""
         self._onward = start_response
-        self._write_to = start_response(self.status, self.headers,
-                                        self.exc_info)
+        self._server_write = start_response(self.status, self.headers,
+                                            self.exc_info)
         if not self._head and self._rest is self._app_iter:
             return self._app_iter
         return _Chained(self)
