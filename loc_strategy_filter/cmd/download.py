@@ -17,18 +17,17 @@ import os
 import sys
 import time
 
-from loc_strategy_filter import settings
-from loc_strategy_filter import stores
-from loc_strategy_filter.cmd.order import locations_of
+from loc_strategy_filter import settings as settings_mod
 from loc_strategy_filter.cmd.progress import Progress
 from loc_strategy_filter.cmd.strategy_args import strategy_overrides
-from loc_strategy_filter.download.failover import (
-    FailoverStream, NoReadableLocation, StreamBroken)
-from loc_strategy_filter.download.failures import FailureMemory
-from loc_strategy_filter.download.verify import IntegrityError, Verifier
-from loc_strategy_filter.redaction import redact_url
-from loc_strategy_filter.locations import store_of
-from loc_strategy_filter.locations import store_type_of
+from loc_strategy_filter.download.candidates import candidates
+from loc_strategy_filter.download.failover import FailoverStream
+from loc_strategy_filter.download.failover import NoReadableLocation
+from loc_strategy_filter.download.failover import StreamBroken
+from loc_strategy_filter.download.failures import RecordedBytes
+from loc_strategy_filter.download.verify import IntegrityError
+from loc_strategy_filter.download.verify import Verified
+from loc_strategy_filter.locations import describe
 
 NAME = "download"
 HELP = "download an image from its best location, as a client would"
@@ -145,171 +144,114 @@ class _PartFile:
 
 
 class _StandardOutput:
-    """Standard output, one chunk behind: a wrong image reaches the pipe
-    cut short, never whole."""
+    """Standard output; the image's last chunk reaches it only once the
+    image is verified, so a wrong image reaches the pipe cut short."""
 
     name = "standard output"
 
     def __init__(self, stream):
         self._stream = stream
-        self._held = b""
 
     def write(self, chunk):
-        self._stream.write(self._held)
-        self._held = chunk
+        self._stream.write(chunk)
 
     def restart(self):
         raise DownloadFailed("standard output cannot start over; "
                              "the data written to it is incomplete")
 
     def commit(self):
-        self._stream.write(self._held)
         self._stream.flush()
 
     def discard(self):
-        self._held = b""
+        pass
 
 
-class _Transfer:
-    """The image's bytes into an output, counted, hashed and shown."""
+class _Sources:
+    """The image's bytes as a consumer reads them, and who sent them: its
+    locations as far as they go, then the image API from the byte they
+    reached (0 when none opened)."""
 
-    def __init__(self, image, output, progress, verify_checksums):
-        self.image = image
-        self.output = output
-        self._progress = progress
-        self._checksums = (
-            (image.get("checksum"), image.get("os_hash_algo"),
-             image.get("os_hash_value")) if verify_checksums else ())
-        self.position = 0
-        self.verifier = Verifier(image["size"], *self._checksums)
-        self.sources = []  # what wrote the output, for the summary
+    def __init__(self, api, image_id):
+        self._api = api
+        self._image_id = image_id
+        #: Who sent the bytes, for the summary.
+        self.names = []
+        #: The byte the image API took over at; None: it did not.
+        self.resumed_at = None
 
-    def write(self, chunk):
-        self.output.write(chunk)
-        self.verifier.update(chunk)
-        self.position += len(chunk)
-        if self._progress:
-            self._progress.advance(len(chunk))
+    def located_then_api(self, stream):
+        received = 0
+        try:
+            stream.open_first()
+            for chunk in stream:
+                received += len(chunk)
+                yield chunk
+            self.names.append(_describe(stream.served_by))
+            return
+        except NoReadableLocation:
+            pass
+        except StreamBroken:
+            self.names.append(f"{_describe(stream.served_by)} up to byte "
+                              f"{received}")
+        finally:
+            stream.close()
+        yield from self.api_from(received)
 
-    def start_over(self):
-        self.output.restart()
-        self.position = 0
-        self.verifier = Verifier(self.image["size"], *self._checksums)
-        self.sources = []
-        if self._progress:
-            self._progress.rewind()
-
-
-def _describe(index, location):
-    url = location["url"]
-    store = store_of(location)
-    kind = f"{store_type_of(url) or 'unknown'} store"
-    return (f"location {index} ({kind}{f' {store!r}' if store else ''}, "
-            f"{redact_url(url)})")
+    def api_from(self, start):
+        self.resumed_at = start
+        self.names.append("the image API" + (f" from byte {start}"
+                                             if start else ""))
+        yield from self._api.data(self._image_id, start)
 
 
-def _candidates(image, order, readers):
-    """``(index, location)`` pairs in strategy order, of the locations the
-    readers' allow-lists admit; the index is the place in the image's
-    list. Empty for an image that is not active: the image API decides
-    whether those may be downloaded (deactivated images, for one), so
-    they are never read directly."""
-    if image.get("status") != "active":
-        return []
+def _describe(candidate):
+    return describe(candidate.index, candidate.location)
+
+
+def _write(chunks, output, progress):
+    for chunk in chunks:
+        output.write(chunk)
+        if progress:
+            progress.advance(len(chunk))
+
+
+def _download(api, image, candidates, recorded, output, progress):
+    """Write ``image`` into ``output``, verified, then commit it; the names
+    of the sources that sent it. Wrong bytes from a location, or from the
+    image API resumed, start the image over from the image API."""
+    image_id = image["id"]
+    sources = _Sources(api, image_id)
+    stream = FailoverStream(candidates, recorded, image_id=image_id)
     try:
-        locations = [location for location in locations_of(image)
-                     if isinstance(location.get("url"), str)]
-    except ValueError:
-        return []  # the image API shows no locations
-    position = {id(location): index
-                for index, location in enumerate(locations)}
-    return [(position.get(id(location)), location)
-            for location in order(locations)
-            if _readable(readers, location["url"])]
-
-
-def _readable(readers, url):
-    reader = stores.reader_for(readers, url)
-    return reader is not None and reader.allows(url)
-
-
-def _from_locations(transfer, stream, candidates):
-    """Whether the locations wrote the whole, verified image. If not, the
-    output holds the bytes to resume after (maybe none)."""
-    try:
-        stream.open_first()
-    except NoReadableLocation:
-        return False
-    try:
-        for chunk in stream.chunks():
-            transfer.write(chunk)
-        transfer.verifier.check()
-    except StreamBroken:
-        served_by = stream.served_by
-        transfer.sources.append(
-            f"{_describe(served_by, dict(candidates)[served_by])} up to "
-            f"byte {transfer.position}")
-        return False
-    except IntegrityError as error:
-        LOG.warning("Image %s: location %s sent wrong data: %s",
-                    transfer.image["id"], stream.served_by, error)
-        transfer.start_over()
-        return False
-    finally:
-        stream.close()
-    served_by = stream.served_by
-    transfer.sources.append(_describe(served_by, dict(candidates)[served_by]))
-    return True
-
-
-def _from_api(transfer, api):
-    """Write the rest of the image from the image API's own download;
-    from byte 0 again if what it resumed does not make the image."""
-    start = transfer.position
-    for chunk in api.data(transfer.image["id"], start):
-        transfer.write(chunk)
-    try:
-        transfer.verifier.check()
-    except IntegrityError as error:
-        if start == 0:
-            raise DownloadFailed(f"the image API sent wrong data: {error}"
-                                 ) from None
-        LOG.warning("Image %s: the data resumed at byte %d does not make "
-                    "the image: %s", transfer.image["id"], start, error)
-        transfer.start_over()
-        _from_api(transfer, api)
-        return
-    transfer.sources.append("the image API" + (
-        f" from byte {start}" if start else ""))
-
-
-def _with_data(image):
-    """``image``, unless it has no data to download (no size yet)."""
-    if not isinstance(image.get("size"), int):
-        raise DownloadFailed(f"image {image['id']} has no data (status "
-                             f"{image.get('status')})")
-    return image
-
-
-def _download(api, image, candidates, readers, chosen, output, progress):
-    """Write ``image`` into ``output``, then commit it; the ``_Transfer``
-    says which sources wrote it."""
-    transfer = _Transfer(image, output, progress, chosen.verify_checksums)
-    # No verifier in the stream: the transfer's one sees the bytes of
-    # every source, so that a download resumed from the API is checked
-    # whole.
-    stream = FailoverStream(
-        candidates, readers, 0, image["size"], None,
-        FailureMemory(chosen.location_failure_ttl),
-        image_id=image["id"], expected_size=image["size"])
-    try:
-        if not _from_locations(transfer, stream, candidates):
-            _from_api(transfer, api)
+        try:
+            _write(Verified(sources.located_then_api(stream), recorded),
+                   output, progress)
+        except IntegrityError as error:
+            if sources.resumed_at is None:
+                LOG.warning("Image %s: location %s sent wrong data: %s",
+                            image_id, stream.served_by.index, error)
+            elif sources.resumed_at == 0:
+                raise DownloadFailed(f"the image API sent wrong data: "
+                                     f"{error}") from None
+            else:
+                LOG.warning("Image %s: the data resumed at byte %d does not "
+                            "make the image: %s", image_id,
+                            sources.resumed_at, error)
+            output.restart()
+            if progress:
+                progress.rewind()
+            sources.names = []
+            try:
+                _write(Verified(sources.api_from(0), recorded), output,
+                       progress)
+            except IntegrityError as error:
+                raise DownloadFailed(f"the image API sent wrong data: "
+                                     f"{error}") from None
         output.commit()
     except BaseException:
         output.discard()
         raise
-    return transfer
+    return sources.names
 
 
 def _image_api(openstack, args, chunk_size):
@@ -323,17 +265,16 @@ def _image_api(openstack, args, chunk_size):
         connection = openstack.connect(cloud=args.os_cloud, **region)
     except (openstack.exceptions.ConfigException,
             auth_errors.AuthPluginException) as exc:
-        raise settings.ConfigError(f"cloud configuration: {exc}") from None
+        raise settings_mod.ConfigError(f"cloud configuration: {exc}") from None
     errors = (openstack.exceptions.SDKException, auth_errors.ClientException,
               requests.RequestException)
     return _ImageAPI(connection, errors, chunk_size)
 
 
 def _configuration(args):
-    """The settings and readers, as the filter builds them."""
-    chosen = settings.from_config(settings.load_config(
+    """The settings, as the filter builds them, with its readers."""
+    return settings_mod.from_config(settings_mod.load_config(
         config_files=args.config_file, overrides=strategy_overrides(args)))
-    return chosen, chosen.readers
 
 
 def _open_output(path):
@@ -355,12 +296,12 @@ def _progress_bar(total):
         progress.finish()
 
 
-def _summary(transfer, seconds):
-    size = transfer.image["size"]
+def _summary(image, output, sources, seconds):
+    size = image["size"]
     rate = size / max(seconds, 1e-6) / 1e6
-    return (f"{_PROG}: image {transfer.image['id']}: {size} bytes to "
-            f"{transfer.output.name} from {', then '.join(transfer.sources)} "
-            f"in {seconds:.1f} s ({rate:.1f} MB/s)")
+    return (f"{_PROG}: image {image['id']}: {size} bytes to {output.name} "
+            f"from {', then '.join(sources)} in {seconds:.1f} s "
+            f"({rate:.1f} MB/s)")
 
 
 def run(args):
@@ -368,7 +309,7 @@ def run(args):
         print(f"{_PROG}: will not write an image to a terminal; use "
               "-o FILE or redirect standard output", file=sys.stderr)
         return 2
-    chosen, readers = _configuration(args)
+    settings = _configuration(args)
     try:
         import openstack  # the optional extra "client"
     except ImportError:
@@ -378,14 +319,19 @@ def run(args):
     started = time.monotonic()
     try:
         api = _image_api(openstack, args, _CHUNK_SIZE)
-        image = _with_data(api.record(args.image_id))
-        candidates = _candidates(image, chosen.order, readers)
+        image = api.record(args.image_id)
+        recorded = RecordedBytes.of(image, settings.verify_checksums)
+        if recorded is None:
+            raise DownloadFailed(f"image {image['id']} has no data (status "
+                                 f"{image.get('status')})")
+        found = candidates(image, settings.order, settings.readers)
         output = _open_output(args.output)
-        with _progress_bar(image["size"]) as progress:
-            transfer = _download(api, image, candidates, readers, chosen,
-                                output, progress)
+        with _progress_bar(recorded.size) as progress:
+            sources = _download(api, image, found, recorded, output,
+                                progress)
     except (DownloadFailed, OSError) as exc:
         print(f"{_PROG}: failed: {exc}", file=sys.stderr)
         return 1
-    print(_summary(transfer, time.monotonic() - started), file=sys.stderr)
+    print(_summary(image, output, sources, time.monotonic() - started),
+          file=sys.stderr)
     return 0

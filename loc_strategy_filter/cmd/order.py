@@ -8,8 +8,9 @@ order, then the best one.
 import json
 import sys
 
-from loc_strategy_filter import settings
+from loc_strategy_filter import settings as settings_mod
 from loc_strategy_filter.cmd.strategy_args import strategy_overrides
+from loc_strategy_filter.locations import shown_locations
 
 NAME = "order"
 HELP = "order the locations of an image JSON document"
@@ -22,13 +23,11 @@ def add_arguments(parser):
                         help="print the ordered locations as JSON")
 
 
-def locations_of(document):
-    """The locations of an image document, or the document if a list."""
-    if isinstance(document, dict):
-        if "direct_url" in document and "locations" not in document:
-            document = [{"url": document["direct_url"], "metadata": {}}]
-        else:
-            document = document.get("locations")
+def _locations_in(document):
+    """The locations an image document shows, or the document if a list."""
+    if isinstance(document, dict) and ("locations" in document
+                                       or "direct_url" in document):
+        return shown_locations(document)
     if isinstance(document, list) and all(isinstance(location, dict)
                                           for location in document):
         return document
@@ -44,11 +43,10 @@ def _read(path):
 
 
 def run(args):
-    conf = settings.load_config(config_files=args.config_file,
-                                overrides=strategy_overrides(args))
-    chosen = settings.from_config(conf)
+    settings = settings_mod.from_config(settings_mod.load_config(
+        config_files=args.config_file, overrides=strategy_overrides(args)))
     try:
-        ordered = chosen.order(locations_of(_read(args.file)))
+        ordered = settings.order(_locations_in(_read(args.file)))
     except (OSError, ValueError) as exc:
         print(f"loc-strategy-filter order: {exc}", file=sys.stderr)
         return 1
@@ -56,7 +54,7 @@ def run(args):
         json.dump(ordered, sys.stdout, indent=2)
         print()
         return 0
-    print(f"strategy: {chosen.strategy}")
+    print(f"strategy: {settings.strategy}")
     for rank, location in enumerate(ordered, 1):
         print(f"{rank}. {location.get('url')}")
     print(f"best: {ordered[0].get('url') if ordered else '(none)'}")

@@ -1,25 +1,16 @@
-"""The body of a download the filter serves.
+"""A file location's bytes, sent by the server's ``wsgi.file_wrapper``.
 
-A local file goes out through the server's ``wsgi.file_wrapper`` so that the
-server can use sendfile; its size was checked against the image's when it
-was opened, but its bytes do not pass through the filter, so neither
-checksums nor mid-stream failover apply to it. Anything else streams through
-the failover stream, which verifies and fails over as it goes.
+The server may use sendfile. The file's size was checked when it was opened,
+but its bytes never pass through the filter: no checksum or failover then.
 """
 
-import logging
-
-LOG = logging.getLogger(__name__)
 BLOCK_SIZE = 1 << 20
 
 
 class _FileBody:
-    """The file-like object given to ``wsgi.file_wrapper``.
-
-    ``read`` never goes past ``length`` bytes; ``fileno`` (which lets a
-    server sendfile) exists only for a whole image, whose file size was
-    checked: a server must not sendfile a range, or it could read past the
-    range's end.
+    """The file-like object for ``wsgi.file_wrapper``: ``read`` never goes
+    past ``length`` bytes, and ``fileno`` (for sendfile) exists only for a
+    whole image: a server could sendfile past the end of a range.
     """
 
     def __init__(self, source, length, whole):
@@ -39,11 +30,11 @@ class _FileBody:
         self._source.close()
 
 
-def response_body(environ, stream, source, whole, image_id):
-    """The WSGI body for an opened download."""
+def file_body(environ, source, window):
+    """``window`` (a ``ranges.ByteRange``) of the open file of ``source``
+    by ``wsgi.file_wrapper``; None without a file or a file wrapper."""
     file_wrapper = environ.get("wsgi.file_wrapper")
     if file_wrapper is None or source.file_object is None:
-        return stream  # itself a WSGI body: iterable, with close()
-    LOG.info("Image %s: served by location %s (file store) through the "
-             "server's file wrapper", image_id, stream.served_by)
-    return file_wrapper(_FileBody(source, source.length, whole), BLOCK_SIZE)
+        return None
+    return file_wrapper(_FileBody(source, window.length, window.whole),
+                        BLOCK_SIZE)

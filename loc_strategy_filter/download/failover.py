@@ -3,25 +3,20 @@
 A client trusts a body that ends cleanly, so a download ends either with
 exactly the bytes asked for or with a broken connection (an exception out of
 the body iterator). A location that fails part way is replaced by the next
-one, opened at the offset reached. When no location is left, a
-``fallback`` (the upstream's own download, asked for the rest) may continue
-the body. Every chunk goes out as it arrives except the one that carries
-the last byte: it is held back until the body is known to be whole and,
-for a whole image, to match its checksums, so a wrong or short body always
-arrives short.
-
-Opening comes first and apart from streaming, so that the caller can still
-fall back to the upstream's own response before any header is sent.
+one, opened at the offset reached; when none is left, the upstream's own
+download may continue the body. The chunk that carries the last byte is held
+back until no byte came past it, so a wrong body always arrives short.
+Opening comes apart from streaming, before any header is sent, so that the
+caller can still send the upstream's own answer instead.
 """
 
 import logging
 
-from loc_strategy_filter.download.failures import RecordedBytes
+from loc_strategy_filter.download.failures import FailureMemory
 from loc_strategy_filter.download.verify import IntegrityError
-from loc_strategy_filter.redaction import redact_url
-from loc_strategy_filter.stores import (
-    ReadFailed, ReadRefused, WrongObject, reader_for)
 from loc_strategy_filter.locations import store_type_of
+from loc_strategy_filter.redaction import redact_url
+from loc_strategy_filter.stores import ReadFailed, ReadRefused, WrongObject
 
 LOG = logging.getLogger(__name__)
 
@@ -40,54 +35,47 @@ def _reason(error, url):
 
 
 class FailoverStream:
-    """Bytes ``start`` up to ``stop`` (exclusive) of an image of
-    ``expected_size`` bytes, from the first of ``candidates`` that serves.
+    """Bytes ``start`` up to ``stop`` (exclusive; None: the end) of the
+    image whose record says ``recorded``, from the first of ``candidates``
+    that serves.
 
-    ``candidates`` are ``(index, location)`` pairs in the order to try, the
-    index being the location's place in the image's list (for logs only).
-    ``verifier``, for a whole image only, checks its checksums. Failures are
-    told to ``memory``: a failed read for the location, wrong bytes for the
-    location and ``recorded`` (what the image's record says its bytes are;
-    by default its size only). ``fallback(offset, stop)``, when given,
-    opens a source for the rest once no location is left (a ``ReadFailed``
-    when it cannot); it is tried once and never remembered as a failure.
-    Use: ``open_first()``, then iterate ``chunks()`` (or the stream itself,
-    which is a WSGI body), and ``close()``.
+    Failures are told to ``memory`` (None: remembered nowhere): a failed
+    read for the location, the wrong object for the location and
+    ``recorded``; behind a failure, one that failed lately is not waited
+    for. ``continuation(offset, stop)``, a source for the rest once no
+    location is left (or ``ReadFailed``), is tried once. Use:
+    ``open_first()``, iterate the stream (a WSGI body; ``verify.Verified``
+    around it checks a whole image), ``close()``.
     """
 
-    def __init__(self, candidates, readers, start, stop, verifier, memory, *,
-                 image_id, expected_size, recorded=None, fallback=None):
-        if not 0 <= start <= stop <= expected_size:
+    def __init__(self, candidates, recorded, start=0, stop=None, *,
+                 image_id, memory=None, continuation=None):
+        stop = recorded.size if stop is None else stop
+        if not 0 <= start <= stop <= recorded.size:
             raise ValueError(f"bytes {start} to {stop} are not within an "
-                             f"image of {expected_size} bytes")
-        self._candidates = list(candidates)
-        self._readers = readers
+                             f"image of {recorded.size} bytes")
+        self._candidates = iter(candidates)  # each tried once, in order
+        self._recorded = recorded
         self._start = start
         self._stop = stop
-        self._verifier = verifier
-        self._memory = memory
         self._image_id = image_id
-        self._expected_size = expected_size
-        self._recorded = recorded or RecordedBytes(expected_size)
-        self._fallback = fallback
-        self._next = 0  # the next candidate to try
+        self._memory = FailureMemory(0) if memory is None else memory
+        self._continuation = continuation
         self._opened = []  # the candidates that sent (or could send) bytes
-        self._reading = None  # the candidate read now; None: the fallback
-        self._fallback_from = None  # the offset the fallback took over at
+        self._reading = None  # the candidate read now; None: the continuation
+        self._continued_from = None  # the offset the continuation took over
         self._source = None
+        self._complete = False  # every byte went out, not yet logged
         #: How many locations failed so far.
         self.failovers = 0
 
     @property
     def served_by(self):
-        """The index of the location read last, None before one opened."""
-        return self._opened[-1][0] if self._opened else None
+        """The ``Candidate`` read last, None before one opened."""
+        return self._opened[-1] if self._opened else None
 
     def open_first(self):
-        """The source of the first location that opens.
-
-        Raises ``NoReadableLocation`` when none does.
-        """
+        """The source of the first location that opens (or raises)."""
         if not self._open_next(self._start):
             raise NoReadableLocation(
                 f"image {self._image_id}: no location could be opened")
@@ -95,22 +83,18 @@ class FailoverStream:
 
     def chunks(self):
         """The body: exactly the bytes asked for, or an exception part way
-        (``StreamBroken`` or ``IntegrityError``)."""
+        (``StreamBroken``, or ``IntegrityError`` for bytes past the end)."""
         if self._source is None:
             raise RuntimeError("open_first() has not opened a location")
         try:
             to_send, last = self._stop - self._start, None
-            for chunk in self._window():
-                if self._verifier is not None:
-                    self._verifier.update(chunk)
+            for chunk in self._resumed_chunks():
                 to_send -= len(chunk)
                 if to_send:
                     yield chunk
                 else:
-                    last = chunk  # held back until the body is known right
-            if self._verifier is not None:
-                self._verify()
-            self._log_served()
+                    last = chunk  # held back until no byte came past it
+            self._complete = True
             if last is not None:
                 yield last
         finally:
@@ -119,30 +103,41 @@ class FailoverStream:
     __iter__ = chunks
 
     def close(self):
-        """Release the open location; safe to call twice."""
+        """Release the open location; safe to call twice. Who served is
+        logged here once every byte went out: a server may stop iterating
+        when it has the bytes its Content-Length promised."""
         source, self._source = self._source, None
         if source is not None:
             source.close()
+        if self._complete:
+            self._complete = False
+            self._log_served()
+
+    def wrong_bytes(self, error):
+        """The body was not the image's: any location read may hold a bad
+        copy of this record (for another record, the right one)."""
+        self._complete = False
+        for candidate in self._opened:
+            self._memory.failed(candidate.url, self._recorded)
+        LOG.error("Image %s: data read from location(s) %s is not the "
+                  "image's: %s", self._image_id, self._indices(), error)
 
     def _open_next(self, offset):
-        """Open the next candidate that opens at ``offset``; False when none
-        is left."""
-        while self._next < len(self._candidates):
-            candidate = self._candidates[self._next]
-            self._next += 1
+        """Open the next candidate at ``offset``; False when none is left."""
+        for candidate in self._candidates:
             if self.failovers and self._memory.recently_failed(
-                    candidate[1]["url"], self._recorded):
+                    candidate.url, self._recorded):
                 # Behind a failure already, this download does not wait
-                # for one that failed lately too: the fallback is next.
+                # for one that failed lately too: the continuation is next.
                 LOG.debug("Image %s: location %s failed lately; not tried "
-                          "again", self._image_id, candidate[0])
+                          "again", self._image_id, candidate.index)
                 continue
             try:
-                self._source = self._open(candidate[1]["url"], offset)
+                self._source = self._open(candidate, offset)
             except ReadRefused as refusal:
                 LOG.debug("Image %s: location %s is not read: %s",
-                          self._image_id, candidate[0],
-                          _reason(refusal, candidate[1]["url"]))
+                          self._image_id, candidate.index,
+                          _reason(refusal, candidate.url))
             except ReadFailed as failure:
                 self._failed(candidate, offset, failure)
             else:
@@ -151,38 +146,33 @@ class FailoverStream:
                 return True
         return False
 
-    def _open_fallback(self, offset):
-        """Continue from ``fallback`` at ``offset``; False when there is
-        none, or it cannot."""
-        fallback, self._fallback = self._fallback, None
-        if fallback is None:
+    def _open_continuation(self, offset):
+        """Open the continuation at ``offset``; False when it cannot."""
+        continuation, self._continuation = self._continuation, None
+        if continuation is None:
             return False
         try:
-            self._source = fallback(offset, self._stop)
+            self._source = continuation(offset, self._stop)
         except ReadFailed as failure:
             LOG.warning("Image %s: the upstream's download cannot continue "
                         "from byte %d: %s", self._image_id, offset, failure)
             return False
-        self._reading, self._fallback_from = None, offset
+        self._reading, self._continued_from = None, offset
         LOG.warning("Image %s: no location left; bytes %d to %d continue "
                     "from the upstream's own download", self._image_id,
                     offset, self._stop)
         return True
 
-    def _open(self, url, offset):
-        reader = reader_for(self._readers, url)
-        if reader is None:
-            raise ReadRefused("no reader reads its scheme")
-        source = reader.open(url, offset, self._stop)
-        if source.size is not None and source.size != self._expected_size:
+    def _open(self, candidate, offset):
+        source = candidate.reader.open(candidate.url, offset, self._stop)
+        if source.size is not None and source.size != self._recorded.size:
             source.close()
             raise WrongObject(f"it holds {source.size} bytes, "
-                             f"not the image's {self._expected_size}")
+                              f"not the image's {self._recorded.size}")
         return source
 
-    def _window(self):
-        """The bytes asked for in chunks, reopening at the offset reached
-        whenever a location fails."""
+    def _resumed_chunks(self):
+        """The bytes asked for, reopened at the offset reached on failure."""
         position = self._start
         while True:
             try:
@@ -200,7 +190,7 @@ class FailoverStream:
             self.close()
             self._failed(self._reading, position, reason)
             if not (self._open_next(position)
-                    or self._open_fallback(position)):
+                    or self._open_continuation(position)):
                 LOG.error("Image %s: no location left to read bytes %d to %d",
                           self._image_id, position, self._stop)
                 raise StreamBroken(f"image {self._image_id}: every location "
@@ -214,45 +204,32 @@ class FailoverStream:
             f"image {self._image_id}: a location sent more than the "
             f"{self._stop - self._start} bytes asked for")
 
-    def _verify(self):
-        try:
-            self._verifier.check()
-        except IntegrityError as error:
-            # Any of the locations read could hold the bad copy; for
-            # another image's record, each may hold the right one.
-            for _, location in self._opened:
-                self._memory.failed(location["url"], self._recorded)
-            LOG.error("Image %s: data read from location(s) %s is not the "
-                      "image's: %s", self._image_id,
-                      ", ".join(str(index) for index, _ in self._opened),
-                      error)
-            raise
-
     def _failed(self, candidate, offset, reason):
-        """``candidate`` (None: the fallback) failed at byte ``offset``."""
+        """``candidate`` (None: the continuation) failed at ``offset``."""
         if candidate is None:
             LOG.warning("Image %s: the upstream's download failed at byte "
                         "%d: %s", self._image_id, offset, reason)
             return
-        index, location = candidate
-        url = location["url"]
-        wrong_bytes = isinstance(reason, WrongObject)
-        self._memory.failed(url, self._recorded if wrong_bytes else None)
+        wrong_object = isinstance(reason, WrongObject)
+        self._memory.failed(candidate.url,
+                            self._recorded if wrong_object else None)
         self.failovers += 1
         LOG.warning("Image %s: location %s (%s) failed at byte %d: %s",
-                    self._image_id, index, redact_url(url), offset,
-                    _reason(reason, url))
+                    self._image_id, candidate.index, redact_url(candidate.url),
+                    offset, _reason(reason, candidate.url))
+
+    def _indices(self):
+        return ", ".join(str(candidate.index) for candidate in self._opened)
 
     def _log_served(self):
-        if self._fallback_from is not None:
+        if self._continued_from is not None:
             LOG.info("Image %s: bytes %d to %d served by location(s) %s, "
                      "then from byte %d by the upstream, after %d "
                      "failover(s)", self._image_id, self._start, self._stop,
-                     ", ".join(str(index) for index, _ in self._opened),
-                     self._fallback_from, self.failovers)
+                     self._indices(), self._continued_from, self.failovers)
             return
-        index, location = self._opened[-1]
-        store_type = store_type_of(location["url"]) or "unknown"
         LOG.info("Image %s: bytes %d to %d served by location %s (%s store) "
                  "after %d failover(s)", self._image_id, self._start,
-                 self._stop, index, store_type, self.failovers)
+                 self._stop, self.served_by.index,
+                 store_type_of(self.served_by.url) or "unknown",
+                 self.failovers)

@@ -1,17 +1,14 @@
-"""Remembering which locations failed lately, so downloads try them last.
+"""Remembering which locations failed lately, so downloads try them last:
+else every download of an image whose best location is down would first wait
+for it, and every download from a mirror of wrong bytes would break late.
 
-Without it, every download of an image whose best location is down would
-first wait for that location to fail, and every download from a mirror that
-serves wrong bytes would break after its headers went out.
-
-What is remembered is keyed by what failed. A read that was refused by the
-network, timed out or broke is about the location's URL, so it counts for
+A read refused by the network, timed out or broken is about the URL, for
 every image stored there. Bytes that were not the image's (a wrong size,
-checksum or hash) are about the URL *and* what that image's record says
-its bytes are: one image's bad record must not demote a URL that other
-images share. Keys are digests, never URLs, so that the memory can move to
-a shared cache without copying credentials into it. The memory is shared
-by all requests of a filter, and bounded however many URLs fail.
+checksum or hash) are about the URL *and* what the image's record says its
+bytes are: one image's bad record must not demote a URL other images share.
+Keys are digests, never URLs, so that the memory can move to a shared cache
+without copying credentials into it. It is shared by all requests of a
+filter, and bounded however many URLs fail.
 """
 
 import collections
@@ -20,6 +17,8 @@ import hashlib
 import threading
 import time
 from typing import Optional
+
+from loc_strategy_filter.locations import url_of
 
 
 def digest(*parts):
@@ -39,9 +38,16 @@ class RecordedBytes:
     hash_algo: Optional[str] = None
     hash_value: Optional[str] = None
 
-
-def _url_of(location):
-    return location.get("url") if isinstance(location, dict) else None
+    @classmethod
+    def of(cls, image, checksums=True):
+        """What ``image``'s record says (its size alone without
+        ``checksums``), or None when it gives no size."""
+        size = image.get("size")
+        if not isinstance(size, int) or size < 0:
+            return None
+        fields = ("checksum", "os_hash_algo", "os_hash_value")
+        return cls(size, *(image.get(field) for field in fields
+                           if checksums))
 
 
 class FailureMemory:
@@ -80,7 +86,7 @@ class FailureMemory:
         bytes were not those lately are left out."""
         with self._lock:
             now = self._clock()
-            failures = [self._failure_of(_url_of(location), recorded, now)
+            failures = [self._failure_of(url_of(location), recorded, now)
                         for location in locations]
         return ([loc for loc, failure in zip(locations, failures)
                  if failure is None]

@@ -26,8 +26,8 @@ class WholeBody:
 
 @dataclasses.dataclass(frozen=True)
 class ByteRange:
-    """One satisfiable range, for a 206: bytes ``start`` up to ``stop``
-    (exclusive) of an object of ``size`` bytes."""
+    """Bytes ``start`` up to ``stop`` (exclusive) of an object of ``size``
+    bytes: one satisfiable range, for a 206."""
 
     start: int
     stop: int
@@ -36,6 +36,10 @@ class ByteRange:
     @property
     def length(self):
         return self.stop - self.start
+
+    @property
+    def whole(self):
+        return self.length == self.size
 
     @property
     def content_range(self):
@@ -47,10 +51,6 @@ class Unsatisfiable:
     """No byte of the object is in the range: a 416."""
 
     size: int
-
-    @property
-    def content_range(self):
-        return f"bytes */{self.size}"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,15 +1,16 @@
 """Checking a whole image body against what Glance recorded for the image.
 
-A location can hold a stale, truncated or damaged copy, which the store
-serves without complaint; the size, ``checksum`` (MD5) and
-``os_hash_algo``/``os_hash_value`` of the image catch it before the body
-ends cleanly. A range is too short for a checksum: only its length is checked,
-by the failover stream.
+A location can hold a stale, truncated or damaged copy, which its store
+serves without complaint; the image's size, ``checksum`` (MD5) and
+``os_hash_value`` catch it before the body ends cleanly. (A range has no
+checksum: the failover stream checks its length.)
 """
 
 import functools
 import hashlib
 import logging
+
+from loc_strategy_filter.upstream import close_body
 
 LOG = logging.getLogger(__name__)
 
@@ -20,8 +21,7 @@ class IntegrityError(Exception):
 
 @functools.lru_cache(maxsize=64)
 def _computable(algorithm):
-    """Whether hashlib can compute ``algorithm``; warns once per name if
-    not, rather than once per download."""
+    """Whether hashlib computes ``algorithm``; if not, warns once per name."""
     try:
         # shake_* digests have no fixed length, so no value to compare with.
         computable = hashlib.new(algorithm).digest_size > 0
@@ -34,35 +34,77 @@ def _computable(algorithm):
 
 
 class Verifier:
-    """Counts and hashes a body as it streams; ``check`` at its end."""
+    """Counts and hashes a body; ``check`` it against ``RecordedBytes``."""
 
-    def __init__(self, expected_size, md5_hex=None, hash_algo=None,
-                 hash_value=None):
-        self._expected_size = expected_size
-        self._received = 0
+    def __init__(self, recorded):
+        self._expected_size = recorded.size
+        self.received = 0
         self._digests = []  # (what, hash object, expected hex digest)
-        if md5_hex:
+        if recorded.checksum:
             self._digests.append(("md5 checksum",
                                   hashlib.md5(usedforsecurity=False),
-                                  md5_hex.lower()))
-        if hash_algo and hash_value and _computable(hash_algo):
-            self._digests.append((f"{hash_algo} os_hash_value",
-                                  hashlib.new(hash_algo), hash_value.lower()))
+                                  recorded.checksum.lower()))
+        algo, value = recorded.hash_algo, recorded.hash_value
+        if algo and value and _computable(algo):
+            self._digests.append((f"{algo} os_hash_value", hashlib.new(algo),
+                                  value.lower()))
 
     def update(self, chunk):
-        self._received += len(chunk)
+        self.received += len(chunk)
         for _, digest, _ in self._digests:
             digest.update(chunk)
 
     def check(self):
-        """Raises ``IntegrityError`` unless the body read so far is the
-        image."""
-        if self._received != self._expected_size:
+        """Raises ``IntegrityError`` unless the body so far is the image."""
+        if self.received != self._expected_size:
             raise IntegrityError(
                 f"size mismatch: expected {self._expected_size} bytes, "
-                f"read {self._received}")
+                f"read {self.received}")
         for what, digest, expected in self._digests:
             actual = digest.hexdigest()
             if actual != expected:
                 raise IntegrityError(f"{what} mismatch: expected {expected}, "
                                      f"computed {actual}")
+
+
+class Verified:
+    """A WSGI body: ``chunks`` (closed with it) checked as they pass.
+
+    The chunk that carries the last recorded byte is held back until the
+    size and digests match, so that a wrong image always arrives short. A
+    mismatch raises ``IntegrityError``, told first to ``on_mismatch``
+    (a failover stream's ``wrong_bytes``, to blame the locations read).
+    """
+
+    def __init__(self, chunks, recorded, on_mismatch=None):
+        self._chunks = chunks
+        self._recorded = recorded
+        self._on_mismatch = on_mismatch
+
+    def __iter__(self):
+        verifier = Verifier(self._recorded)
+        held = []
+        try:
+            for chunk in self._chunks:
+                verifier.update(chunk)
+                if verifier.received < self._recorded.size:
+                    yield chunk
+                    continue
+                if not held:  # checked before the body is read on
+                    self._check(verifier)
+                held.append(chunk)
+            self._check(verifier)
+            yield from held
+        finally:
+            self.close()
+
+    def close(self):
+        close_body(self._chunks)
+
+    def _check(self, verifier):
+        try:
+            verifier.check()
+        except IntegrityError as error:
+            if self._on_mismatch is not None:
+                self._on_mismatch(error)
+            raise

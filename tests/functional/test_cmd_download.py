@@ -293,14 +293,3 @@ def test_the_progress_bar_is_redrawn_at_most_ten_times_a_second():
     assert terminal.written[-2].startswith("\r1.0 kB of 1.0 kB  100%")
     assert terminal.written[-1] == "\n"
 
-
-def test_only_active_images_are_read_directly():
-    from loc_strategy_filter.cmd import download as download_cmd
-
-    readers = {"file": type("AllowAll", (), {"allows": lambda self, url: True})()}
-    image = {"id": "x", "status": "active",
-             "locations": [{"url": "file:///srv/x", "metadata": {}}]}
-    assert download_cmd._candidates(image, list, readers) == [
-        (0, image["locations"][0])]
-    deactivated = dict(image, status="deactivated")
-    assert download_cmd._candidates(deactivated, list, readers) == []

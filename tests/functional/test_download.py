@@ -1,5 +1,6 @@
 """Downloads through the filter: the strategy's choice is what is read."""
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -9,6 +10,7 @@ import pytest
 import webob
 import webob.dec
 
+from loc_strategy_filter.download.verify import IntegrityError
 from loc_strategy_filter.middleware import LocationStrategyFilter
 from loc_strategy_filter_stub import StubImageAPI
 from tests.functional import mirrors
@@ -99,7 +101,7 @@ def test_a_corrupt_mirror_aborts_the_response(stub, tmp_path, started):
     body = app(environ, lambda status, headers, exc_info=None:
                statuses.append(status))
     received = bytearray()
-    with pytest.raises(Exception):
+    with pytest.raises(IntegrityError, match="md5 checksum mismatch"):
         for chunk in body:
             received += chunk
     body.close()
@@ -327,17 +329,12 @@ def test_the_filters_own_reads_are_never_served_by_a_filter(stub, tmp_path,
 
 
 def test_a_failing_strategy_passes_the_download_through(stub, tmp_path):
-    from loc_strategy_filter import stores
-    from loc_strategy_filter.settings import Settings
-
     def broken(locations):
         raise RuntimeError("plugin bug")
 
     image_id = image_with(stub)
-    app = LocationStrategyFilter(stub, Settings(
-        strategy="broken", order=broken, download_mode="serve",
-        readers=stores.load_readers(
-            stores.ReaderConfig(file_dirs=(str(tmp_path),)))))
+    app = LocationStrategyFilter(stub, dataclasses.replace(
+        filtered(stub, tmp_path).settings, strategy="broken", order=broken))
     response = download(app, image_id)
     assert response.status_int == 200 and response.body == DATA
 

@@ -1,12 +1,13 @@
 """The filter in front of the stub image API, loaded from the paste sample."""
 
 import hashlib
+import os
 
 import pytest
 from paste import deploy
 
 from tests.functional.conftest import (
-    FILE_URL, HTTP_URL, call, create_image, patch, set_locations)
+    FILE_URL, HTTP_URL, SAMPLE, call, create_image, patch, set_locations)
 
 STORE_TYPE_HTTP_FIRST = {"location_strategy": "store_type",
                          "store_type_preference": "http, file"}
@@ -184,21 +185,23 @@ class WatchedBody:
         getattr(self.inner, "close", lambda: None)()
 
 
-def test_download_passes_through_unread_and_byte_identical(load_pipeline):
-    app = load_pipeline(**STORE_TYPE_HTTP_FIRST)
-    image = create_image(app, disk_format="raw", container_format="bare")
-    data = bytes(range(256)) * 4097
-    assert call(app, "PUT", f"/v2/images/{image['id']}/file", body=data,
-                content_type="application/octet-stream").status_int == 204
-
-    stub = app.application
+def test_download_passes_through_unread_and_byte_identical(tmp_path):
+    sample = f"config:{os.path.abspath(SAMPLE)}"
+    conf = {**STORE_TYPE_HTTP_FIRST, "data_dir": str(tmp_path)}
+    stub = deploy.loadapp(sample, name="stub", global_conf=conf)
     bodies = []
 
     def watched_stub(environ, start_response):
         bodies.append(WatchedBody(stub(environ, start_response)))
         return bodies[-1]
 
-    app.application = app.download.application = watched_stub
+    app = deploy.loadfilter(sample, name="location_strategy",
+                            global_conf=conf)(watched_stub)
+    image = create_image(app, disk_format="raw", container_format="bare")
+    data = bytes(range(256)) * 4097
+    assert call(app, "PUT", f"/v2/images/{image['id']}/file", body=data,
+                content_type="application/octet-stream").status_int == 204
+
     environ = {"REQUEST_METHOD": "GET", "SCRIPT_NAME": "",
                "PATH_INFO": f"/v2/images/{image['id']}/file",
                "SERVER_NAME": "localhost", "SERVER_PORT": "80",

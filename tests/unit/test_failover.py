@@ -7,11 +7,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from loc_strategy_filter.download.candidates import Candidate
 from loc_strategy_filter.download.failover import (
     FailoverStream, NoReadableLocation, StreamBroken)
 from loc_strategy_filter.download.failures import (
     FailureMemory, RecordedBytes)
-from loc_strategy_filter.download.verify import IntegrityError, Verifier
+from loc_strategy_filter.download.verify import IntegrityError, Verified
 from loc_strategy_filter.stores.base import ReadFailed, ReadRefused
 
 DATA = bytes(range(256)) * 4
@@ -21,7 +22,7 @@ B = f"http://user:{SECRET}@store-b/images/b"
 C = f"swift+https://tenant:{SECRET}@keystone/v3/c/o"
 SAME_SIZE = object()
 # What the image's record says, as the stream knows it by default.
-RECORDED = RecordedBytes(len(DATA))
+RECORDED = RecordedBytes(len(DATA), hashlib.md5(DATA).hexdigest())
 
 
 def bytes_failed(memory, url, recorded=RECORDED):
@@ -69,8 +70,6 @@ class FakeSource:
 
 
 class FakeReader:
-    schemes = ("file", "http", "swift+https")
-
     def __init__(self, stores):
         self.stores = stores
         self.opened = []  # (url, start, stop)
@@ -89,7 +88,7 @@ class FakeReader:
         return source
 
 
-class FakeFallback:
+class FakeContinuation:
     """The upstream's own download, asked for the rest of the body."""
 
     def __init__(self, store):
@@ -107,39 +106,39 @@ class FakeFallback:
         return source
 
 
-def failover(stores, start=0, stop=len(DATA), verifier=None, memory=None,
-             size=len(DATA), schemes=FakeReader.schemes, **kwargs):
+def failover(stores, start=0, stop=len(DATA), memory=None,
+             recorded=RECORDED, **kwargs):
     reader = FakeReader(stores)
-    candidates = [(index, {"url": url, "metadata": {}})
+    candidates = [Candidate(index, {"url": url, "metadata": {}}, reader)
                   for index, url in enumerate(stores)]
     stream = FailoverStream(
-        candidates, {scheme: reader for scheme in schemes},
-        start, stop, verifier,
-        FailureMemory(60) if memory is None else memory,
-        image_id="img-1", expected_size=size, **kwargs)
+        candidates, recorded, start, stop, image_id="img-1",
+        memory=FailureMemory(60) if memory is None else memory, **kwargs)
     return stream, reader
 
 
-def drain(stream):
+def verified(stream, recorded=RECORDED):
+    """The stream checked against the checksum of ``recorded``, as the
+    filter serves a whole image."""
+    return Verified(stream, recorded, on_mismatch=stream.wrong_bytes)
+
+
+def drain(body):
     """The bytes received, and the exception that ended the body (or None)."""
     received = bytearray()
     try:
-        for chunk in stream.chunks():
+        for chunk in body:
             received += chunk
     except Exception as error:
         return bytes(received), error
     return bytes(received), None
 
 
-def served(stores, **kwargs):
-    stream, reader = failover(stores, **kwargs)
+def served(stores, verify=False, recorded=RECORDED, **kwargs):
+    stream, reader = failover(stores, recorded=recorded, **kwargs)
     stream.open_first()
-    received, error = drain(stream)
+    received, error = drain(verified(stream, recorded) if verify else stream)
     return stream, reader, received, error
-
-
-def md5_verifier(data=DATA):
-    return Verifier(len(data), hashlib.md5(data).hexdigest())
 
 
 def all_closed(reader):
@@ -154,7 +153,7 @@ def test_the_first_location_serves_it_all():
                                              memory=memory)
     assert (received, error) == (DATA, None)
     assert reader.opened == [(A, 0, len(DATA))]
-    assert (stream.served_by, stream.failovers) == (0, 0)
+    assert (stream.served_by.index, stream.failovers) == (0, 0)
     assert all_closed(reader)
     assert len(memory) == 0
 
@@ -172,18 +171,11 @@ def test_a_refused_location_is_skipped_and_not_a_failure(caplog):
     stream, reader, received, error = served({A: Store(refuse=True),
                                               B: Store()}, memory=memory)
     assert (received, error) == (DATA, None)
-    assert (stream.served_by, stream.failovers) == (1, 0)
+    assert (stream.served_by.index, stream.failovers) == (1, 0)
     assert not memory.recently_failed(A)
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert any("location 0 is not read" in r.getMessage()
                for r in caplog.records if r.levelno == logging.DEBUG)
-
-
-def test_a_location_without_a_reader_is_skipped():
-    stream, reader = failover({A: Store(), B: Store()}, schemes=["http"])
-    stream.open_first()
-    assert drain(stream) == (DATA, None)
-    assert stream.served_by == 1
 
 
 def test_a_location_failing_to_open_is_remembered(caplog):
@@ -191,7 +183,7 @@ def test_a_location_failing_to_open_is_remembered(caplog):
     stream, reader, received, error = served({B: Store(fail_at_open=True),
                                               A: Store()}, memory=memory)
     assert (received, error) == (DATA, None)
-    assert (stream.served_by, stream.failovers) == (1, 1)
+    assert (stream.served_by.index, stream.failovers) == (1, 1)
     assert memory.recently_failed(B)
     [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
     message = warning.getMessage()
@@ -221,7 +213,7 @@ def test_a_location_of_another_size_is_a_failed_one():
     stream, reader, received, error = served(
         {A: Store(size=len(DATA) + 1), B: Store()}, memory=memory)
     assert (received, error) == (DATA, None)
-    assert stream.served_by == 1
+    assert stream.served_by.index == 1
     assert bytes_failed(memory, A)
     assert reader.sources[0].closed
 
@@ -242,7 +234,8 @@ def test_chunks_need_an_open_location():
 ], ids=["negative-start", "stop-before-start", "stop-past-the-end"])
 def test_a_window_outside_the_image_is_a_bug(start, stop, size):
     with pytest.raises(ValueError):
-        failover({A: Store()}, start=start, stop=stop, size=size)
+        failover({A: Store()}, start=start, stop=stop,
+                 recorded=RecordedBytes(size))
 
 
 # -- Failing over mid-stream --------------------------------------------------
@@ -253,7 +246,7 @@ def test_a_failure_mid_stream_resumes_at_the_offset_reached(caplog):
         {A: Store(fail_after=250), B: Store()}, memory=memory)
     assert (received, error) == (DATA, None)
     assert reader.opened == [(A, 0, len(DATA)), (B, 250, len(DATA))]
-    assert (stream.served_by, stream.failovers) == (1, 1)
+    assert (stream.served_by.index, stream.failovers) == (1, 1)
     assert memory.recently_failed(A) and not memory.recently_failed(B)
     assert all_closed(reader)
     [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
@@ -285,7 +278,7 @@ def test_reopening_skips_refused_and_failing_locations():
          C: Store(fail_at_open=True), "file:///srv/d": Store()})
     assert (received, error) == (DATA, None)
     assert reader.opened[1] == ("file:///srv/d", 10, len(DATA))
-    assert (stream.served_by, stream.failovers) == (3, 2)
+    assert (stream.served_by.index, stream.failovers) == (3, 2)
 
 
 def test_reopening_checks_the_size_too():
@@ -294,7 +287,7 @@ def test_reopening_checks_the_size_too():
         {A: Store(fail_after=10), B: Store(size=5), C: Store()},
         memory=memory)
     assert (received, error) == (DATA, None)
-    assert stream.served_by == 2
+    assert stream.served_by.index == 2
     assert memory.recently_failed(A) and bytes_failed(memory, B)
     assert all_closed(reader)
 
@@ -303,21 +296,20 @@ def test_a_failure_after_the_last_byte_needs_no_failover():
     stream, reader, received, error = served(
         {A: Store(fail_after=len(DATA)), B: Store()})
     assert (received, error) == (DATA, None)
-    assert (stream.served_by, stream.failovers) == (0, 0)
+    assert (stream.served_by.index, stream.failovers) == (0, 0)
 
 
-@pytest.mark.parametrize("stores, verifier", [
-    ({A: Store(fail_after=300)}, None),
-    ({A: Store(fail_after=300), B: Store(fail_after=10)}, None),
-    ({A: Store(fail_after=300), B: Store(fail_at_open=True)}, None),
-    ({A: Store(end_after=300)}, None),
-    ({A: Store(fail_after=300)}, md5_verifier()),
-    ({A: Store(fail_after=len(DATA) - 1)}, None),
+@pytest.mark.parametrize("stores, verify", [
+    ({A: Store(fail_after=300)}, False),
+    ({A: Store(fail_after=300), B: Store(fail_after=10)}, False),
+    ({A: Store(fail_after=300), B: Store(fail_at_open=True)}, False),
+    ({A: Store(end_after=300)}, False),
+    ({A: Store(fail_after=300)}, True),
+    ({A: Store(fail_after=len(DATA) - 1)}, False),
 ], ids=["one-location", "two-locations", "next-fails-to-open", "early-end",
         "with-verifier", "one-byte-short"])
-def test_when_every_location_failed_the_body_breaks(stores, verifier,
-                                                    caplog):
-    stream, reader, received, error = served(stores, verifier=verifier)
+def test_when_every_location_failed_the_body_breaks(stores, verify, caplog):
+    stream, reader, received, error = served(stores, verify=verify)
     assert isinstance(error, StreamBroken)
     assert len(received) < len(DATA)
     assert DATA.startswith(received)
@@ -340,7 +332,7 @@ def test_a_corrupt_body_never_ends_cleanly(at, chunk_size):
     memory = FailureMemory(60)
     stream, reader, received, error = served(
         {A: Store(data=corrupt(DATA, at), chunk_size=chunk_size)},
-        verifier=md5_verifier(), memory=memory)
+        verify=True, memory=memory)
     assert isinstance(error, IntegrityError)
     assert len(received) < len(DATA)
     assert bytes_failed(memory, A)
@@ -351,7 +343,7 @@ def test_every_location_read_is_blamed_for_a_corrupt_body(caplog):
     memory = FailureMemory(60)
     stream, reader, received, error = served(
         {A: Store(fail_after=100), B: Store(data=corrupt(DATA, 900)),
-         C: Store()}, verifier=md5_verifier(), memory=memory)
+         C: Store()}, verify=True, memory=memory)
     assert isinstance(error, IntegrityError)
     assert [memory.recently_failed(u, RECORDED) for u in (A, B, C)] == [
         True, True, False]
@@ -362,22 +354,22 @@ def test_every_location_read_is_blamed_for_a_corrupt_body(caplog):
 def test_a_verified_body_may_come_from_several_locations():
     stream, reader, received, error = served(
         {A: Store(fail_after=100), B: Store(fail_after=555), C: Store()},
-        verifier=md5_verifier())
+        verify=True)
     assert (received, error) == (DATA, None)
 
 
-@pytest.mark.parametrize("start, stop, verifier", [
-    (0, len(DATA), None),
-    (0, len(DATA), md5_verifier()),
-    (10, 20, None),
+@pytest.mark.parametrize("start, stop, verify", [
+    (0, len(DATA), False),
+    (0, len(DATA), True),
+    (10, 20, False),
 ], ids=["whole", "whole-verified", "range"])
 @pytest.mark.parametrize("chunk_size", [3, 100, 2000],
                          ids=["small-chunks", "chunks", "one-chunk"])
-def test_bytes_past_the_end_are_never_sent(start, stop, verifier, chunk_size):
+def test_bytes_past_the_end_are_never_sent(start, stop, verify, chunk_size):
     memory = FailureMemory(60)
     stream, reader, received, error = served(
         {A: Store(extra=b"trailing junk", chunk_size=chunk_size), B: Store()},
-        start=start, stop=stop, verifier=verifier, memory=memory)
+        start=start, stop=stop, verify=verify, memory=memory)
     assert isinstance(error, IntegrityError)
     assert len(received) < stop - start
     assert DATA[start:stop].startswith(received)
@@ -387,15 +379,15 @@ def test_bytes_past_the_end_are_never_sent(start, stop, verifier, chunk_size):
 
 def test_a_short_source_of_unknown_size_is_failed_over():
     stream, reader, received, error = served(
-        {A: Store(data=DATA[:500], size=None), B: Store()},
-        verifier=md5_verifier())
+        {A: Store(data=DATA[:500], size=None), B: Store()}, verify=True)
     assert (received, error) == (DATA, None)
     assert reader.opened[1] == (B, 500, len(DATA))
 
 
 def test_an_empty_image_is_an_empty_body():
     stream, reader, received, error = served(
-        {A: Store(data=b"")}, stop=0, size=0, verifier=md5_verifier(b""))
+        {A: Store(data=b"")}, stop=0,
+        recorded=RecordedBytes(0, hashlib.md5(b"").hexdigest()), verify=True)
     assert (received, error) == (b"", None)
 
 
@@ -403,8 +395,8 @@ def test_wrong_bytes_are_remembered_with_what_the_record_said():
     memory = FailureMemory(60)
     recorded = RecordedBytes(len(DATA), hashlib.md5(DATA).hexdigest())
     stream, reader, received, error = served(
-        {A: Store(data=corrupt(DATA, 3))}, verifier=md5_verifier(),
-        memory=memory, recorded=recorded)
+        {A: Store(data=corrupt(DATA, 3))}, verify=True, memory=memory,
+        recorded=recorded)
     assert isinstance(error, IntegrityError)
     assert bytes_failed(memory, A, recorded)
     assert not memory.recently_failed(A, RecordedBytes(len(DATA), "0" * 32))
@@ -412,12 +404,12 @@ def test_wrong_bytes_are_remembered_with_what_the_record_said():
 
 # -- Sending promptly ---------------------------------------------------------
 
-@pytest.mark.parametrize("verifier", [None, md5_verifier()],
+@pytest.mark.parametrize("verify", [False, True],
                          ids=["unverified", "verified"])
-def test_each_chunk_goes_out_as_it_arrives(verifier):
-    stream, reader = failover({A: Store()}, verifier=verifier)
+def test_each_chunk_goes_out_as_it_arrives(verify):
+    stream, reader = failover({A: Store()})
     stream.open_first()
-    body = stream.chunks()
+    body = iter(verified(stream) if verify else stream)
     assert next(body) == DATA[:100]
     assert reader.sources[0].pulled == 1
     assert next(body) == DATA[100:200]
@@ -426,10 +418,9 @@ def test_each_chunk_goes_out_as_it_arrives(verifier):
 
 
 def test_only_the_chunk_with_the_last_byte_waits_for_the_check():
-    stream, reader = failover({A: Store(data=corrupt(DATA, len(DATA) - 1))},
-                              verifier=md5_verifier())
+    stream, reader = failover({A: Store(data=corrupt(DATA, len(DATA) - 1))})
     stream.open_first()
-    received, error = drain(stream)
+    received, error = drain(verified(stream))
     assert isinstance(error, IntegrityError)
     assert received == DATA[:1000]  # all but the last chunk (of 24 bytes)
 
@@ -439,10 +430,10 @@ def test_only_the_chunk_with_the_last_byte_waits_for_the_check():
 def test_the_upstream_continues_when_no_location_is_left(caplog):
     caplog.set_level(logging.INFO)
     memory = FailureMemory(60)
-    upstream = FakeFallback(Store())
+    upstream = FakeContinuation(Store())
     stream, reader, received, error = served(
         {A: Store(fail_after=250), B: Store(fail_at_open=True)},
-        verifier=md5_verifier(), memory=memory, fallback=upstream)
+        verify=True, memory=memory, continuation=upstream)
     assert (received, error) == (DATA, None)
     assert upstream.calls == [(250, len(DATA))]
     assert memory.recently_failed(A) and memory.recently_failed(B)
@@ -456,17 +447,17 @@ def test_the_upstream_continues_when_no_location_is_left(caplog):
 
 
 def test_the_upstream_is_not_asked_while_a_location_is_left():
-    upstream = FakeFallback(Store())
+    upstream = FakeContinuation(Store())
     stream, reader, received, error = served(
-        {A: Store(fail_after=250), B: Store()}, fallback=upstream)
+        {A: Store(fail_after=250), B: Store()}, continuation=upstream)
     assert (received, error) == (DATA, None)
     assert upstream.calls == []
 
 
 def test_the_upstream_continues_a_range_within_the_range():
-    upstream = FakeFallback(Store())
+    upstream = FakeContinuation(Store())
     stream, reader, received, error = served(
-        {A: Store(fail_after=37)}, start=100, stop=300, fallback=upstream)
+        {A: Store(fail_after=37)}, start=100, stop=300, continuation=upstream)
     assert (received, error) == (DATA[100:300], None)
     assert upstream.calls == [(137, 300)]
 
@@ -476,10 +467,10 @@ def test_the_upstream_continues_a_range_within_the_range():
 ], ids=["refuses", "fails", "ends-early"])
 def test_when_the_upstream_cannot_continue_the_body_breaks(upstream_store,
                                                            caplog):
-    upstream = FakeFallback(upstream_store)
+    upstream = FakeContinuation(upstream_store)
     memory = FailureMemory(60)
     stream, reader, received, error = served(
-        {A: Store(fail_after=250)}, fallback=upstream, memory=memory)
+        {A: Store(fail_after=250)}, continuation=upstream, memory=memory)
     assert isinstance(error, StreamBroken)
     assert DATA.startswith(received) and len(received) < len(DATA)
     assert upstream.calls == [(250, len(DATA))]  # asked once only
@@ -488,19 +479,19 @@ def test_when_the_upstream_cannot_continue_the_body_breaks(upstream_store,
 
 
 def test_wrong_bytes_from_the_upstream_still_break_the_body():
-    upstream = FakeFallback(Store(data=corrupt(DATA, 900)))
+    upstream = FakeContinuation(Store(data=corrupt(DATA, 900)))
     memory = FailureMemory(60)
     stream, reader, received, error = served(
-        {A: Store(fail_after=250)}, verifier=md5_verifier(),
-        fallback=upstream, memory=memory)
+        {A: Store(fail_after=250)}, verify=True, continuation=upstream,
+        memory=memory)
     assert isinstance(error, IntegrityError)
     assert len(received) < len(DATA)
 
 
 def test_the_upstream_is_no_fallback_for_opening():
-    upstream = FakeFallback(Store())
+    upstream = FakeContinuation(Store())
     stream, reader = failover({A: Store(fail_at_open=True)},
-                              fallback=upstream)
+                              continuation=upstream)
     with pytest.raises(NoReadableLocation):
         stream.open_first()
     assert upstream.calls == []
@@ -547,7 +538,7 @@ def test_logs_never_show_credentials(caplog):
     served({B: Store(refuse=True), C: Store(fail_at_open=True),
             f"http://u:{SECRET}@d/x": Store(fail_after=3),
             f"swift+https://u:{SECRET}@e/x": Store(extra=b"!")},
-           verifier=md5_verifier())
+           verify=True)
     assert len(caplog.records) >= 4
     for record in caplog.records:
         assert SECRET not in record.getMessage()
@@ -613,11 +604,12 @@ def test_any_failures_give_the_exact_window_or_a_broken_body(
               in zip(urls, behaviours, chunk_sizes)}
     whole = (start, stop) == (0, len(data))
     memory = FailureMemory(60)
-    fallback = (None if upstream is None else
-                FakeFallback(store_for(upstream, data, chunk_sizes[-1])))
+    continuation = (None if upstream is None else FakeContinuation(
+        store_for(upstream, data, chunk_sizes[-1])))
+    recorded = RecordedBytes(len(data), hashlib.md5(data).hexdigest())
     stream, reader = failover(
-        stores, start=start, stop=stop, size=len(data), memory=memory,
-        verifier=md5_verifier(data) if whole else None, fallback=fallback)
+        stores, start=start, stop=stop, recorded=recorded, memory=memory,
+        continuation=continuation)
     outcome, opened_at, failed, upstream_asked = model(
         behaviours, start, stop, upstream)
 
@@ -626,7 +618,8 @@ def test_any_failures_give_the_exact_window_or_a_broken_body(
             stream.open_first()
     else:
         stream.open_first()
-        received, error = drain(stream)
+        received, error = drain(verified(stream, recorded) if whole
+                                else stream)
         if outcome == "whole":
             assert (received, error) == (data[start:stop], None)
         else:
@@ -639,6 +632,34 @@ def test_any_failures_give_the_exact_window_or_a_broken_body(
             if memory.recently_failed(url)] == failed
     assert stream.failovers == len(failed)
     assert all_closed(reader)
-    if fallback is not None:
-        assert fallback.calls == [(offset, stop) for offset in upstream_asked]
-        assert all(source.closed for source in fallback.sources)
+    if continuation is not None:
+        assert continuation.calls == [(offset, stop)
+                                      for offset in upstream_asked]
+        assert all(source.closed for source in continuation.sources)
+
+
+def test_without_a_memory_it_fails_over_all_the_same():
+    reader = FakeReader({A: Store(fail_after=10), B: Store(fail_after=20),
+                         A + "?again": Store()})
+    candidates = [Candidate(index, {"url": url, "metadata": {}}, reader)
+                  for index, url in enumerate(reader.stores)]
+    stream = FailoverStream(candidates, RECORDED, image_id="img-1")
+    stream.open_first()
+    assert drain(verified(stream)) == (DATA, None)
+    assert [offset for _, offset, _ in reader.opened] == [0, 10, 30]
+    assert stream.failovers == 2
+
+
+def test_who_served_is_logged_when_a_server_stops_at_the_last_byte(caplog):
+    caplog.set_level(logging.INFO)
+    stream, reader = failover({A: Store()}, start=5, stop=50)
+    stream.open_first()
+    body, received = iter(stream), b""
+    while len(received) < 45:
+        received += next(body)
+    stream.close()  # as a server may, without asking for more
+    assert received == DATA[5:50]
+    assert [r.getMessage() for r in caplog.records
+            if r.levelno == logging.INFO] == [
+        "Image img-1: bytes 5 to 50 served by location 0 (file store) "
+        "after 0 failover(s)"]

@@ -75,15 +75,21 @@ def test_tolerant_spelling(header):
 @pytest.mark.parametrize("result, content_range", [
     (ByteRange(0, 5, 10), "bytes 0-4/10"),
     (ByteRange(9, 10, 10), "bytes 9-9/10"),
-    (Unsatisfiable(10), "bytes */10"),
-    (Unsatisfiable(0), "bytes */0"),
-], ids=["range", "last-byte", "unsatisfiable", "unsatisfiable-empty"])
+], ids=["range", "last-byte"])
 def test_content_range(result, content_range):
     assert result.content_range == content_range
 
 
 def test_length():
     assert ByteRange(3, 10, 10).length == 7
+
+
+@pytest.mark.parametrize("byte_range, whole", [
+    (ByteRange(0, 10, 10), True), (ByteRange(0, 9, 10), False),
+    (ByteRange(1, 10, 10), False), (ByteRange(0, 0, 0), True),
+], ids=["whole", "short", "from-byte-1", "empty"])
+def test_whole(byte_range, whole):
+    assert byte_range.whole is whole
 
 
 def test_results_are_frozen():

@@ -5,29 +5,33 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loc_strategy_filter.download.verify import IntegrityError, Verifier
+from loc_strategy_filter.download.failures import RecordedBytes
+from loc_strategy_filter.download.verify import (
+    IntegrityError, Verified, Verifier)
+from tests.unit.test_failover import drain
 
 DATA = b"the image bytes " * 100
 MD5 = hashlib.md5(DATA).hexdigest()
 SHA512 = hashlib.sha512(DATA).hexdigest()
 
 
-def verified(verifier, *chunks):
+def checked(recorded, *chunks):
+    verifier = Verifier(recorded)
     for chunk in chunks:
         verifier.update(chunk)
     verifier.check()
 
 
-@pytest.mark.parametrize("verifier", [
-    Verifier(len(DATA)),
-    Verifier(len(DATA), MD5),
-    Verifier(len(DATA), MD5, "sha512", SHA512),
-    Verifier(len(DATA), None, "sha512", SHA512),
-    Verifier(len(DATA), MD5.upper(), "sha512", SHA512.upper()),
+@pytest.mark.parametrize("recorded", [
+    RecordedBytes(len(DATA)),
+    RecordedBytes(len(DATA), MD5),
+    RecordedBytes(len(DATA), MD5, "sha512", SHA512),
+    RecordedBytes(len(DATA), None, "sha512", SHA512),
+    RecordedBytes(len(DATA), MD5.upper(), "sha512", SHA512.upper()),
 ], ids=["size-only", "md5", "md5-and-os-hash", "os-hash-only",
         "upper-case-hex"])
-def test_the_right_bytes_pass(verifier):
-    verified(verifier, DATA[:7], DATA[7:])
+def test_the_right_bytes_pass(recorded):
+    checked(recorded, DATA[:7], DATA[7:])
 
 
 @pytest.mark.parametrize("body, expected_size", [
@@ -38,11 +42,11 @@ def test_the_right_bytes_pass(verifier):
 ], ids=["one-byte-short", "one-byte-over", "nothing", "bytes-for-empty"])
 def test_a_wrong_size_fails(body, expected_size):
     with pytest.raises(IntegrityError, match="size mismatch"):
-        verified(Verifier(expected_size), body)
+        checked(RecordedBytes(expected_size), body)
 
 
 def test_empty_image_passes():
-    verified(Verifier(0, hashlib.md5(b"").hexdigest()))
+    checked(RecordedBytes(0, hashlib.md5(b"").hexdigest()))
 
 
 def corrupt(data):
@@ -51,30 +55,31 @@ def corrupt(data):
 
 def test_an_md5_mismatch_fails_and_says_so():
     with pytest.raises(IntegrityError, match="md5") as raised:
-        verified(Verifier(len(DATA), MD5), corrupt(DATA))
+        checked(RecordedBytes(len(DATA), MD5), corrupt(DATA))
     assert MD5 in str(raised.value)
 
 
 def test_an_os_hash_mismatch_fails_and_says_so():
     with pytest.raises(IntegrityError, match="sha512 os_hash_value"):
-        verified(Verifier(len(DATA), None, "sha512", SHA512), corrupt(DATA))
+        checked(RecordedBytes(len(DATA), None, "sha512", SHA512),
+                corrupt(DATA))
 
 
 def test_a_right_md5_does_not_hide_a_wrong_os_hash():
     with pytest.raises(IntegrityError, match="sha512"):
-        verified(Verifier(len(DATA), MD5, "sha512", "0" * 128), DATA)
+        checked(RecordedBytes(len(DATA), MD5, "sha512", "0" * 128), DATA)
 
 
 def test_size_is_checked_before_checksums():
     with pytest.raises(IntegrityError, match="size mismatch"):
-        verified(Verifier(len(DATA) + 1, MD5), DATA)
+        checked(RecordedBytes(len(DATA) + 1, MD5), DATA)
 
 
 @pytest.mark.parametrize("algo, value", [
     ("sha512", None), (None, SHA512), ("", SHA512),
 ], ids=["no-value", "no-algo", "empty-algo"])
 def test_an_incomplete_os_hash_is_not_checked(algo, value):
-    verified(Verifier(len(DATA), None, algo, value), corrupt(DATA))
+    checked(RecordedBytes(len(DATA), None, algo, value), corrupt(DATA))
 
 
 @pytest.mark.parametrize("algo", ["no-such-hash-for-test", "shake_128"],
@@ -82,7 +87,7 @@ def test_an_incomplete_os_hash_is_not_checked(algo, value):
 def test_an_unusable_algorithm_is_skipped_with_one_warning(algo, caplog):
     caplog.set_level(logging.WARNING)
     for _ in range(3):
-        verified(Verifier(len(DATA), MD5, algo, "00"), DATA)
+        checked(RecordedBytes(len(DATA), MD5, algo, "00"), DATA)
     warnings = [r for r in caplog.records if algo in r.getMessage()]
     assert len(warnings) == 1
     assert warnings[0].levelno == logging.WARNING
@@ -90,7 +95,7 @@ def test_an_unusable_algorithm_is_skipped_with_one_warning(algo, caplog):
 
 def test_an_unusable_algorithm_still_checks_md5():
     with pytest.raises(IntegrityError, match="md5"):
-        verified(Verifier(len(DATA), MD5, "no-such-hash-either", "00"),
+        checked(RecordedBytes(len(DATA), MD5, "no-such-hash-either", "00"),
                  corrupt(DATA))
 
 
@@ -98,5 +103,60 @@ def test_an_unusable_algorithm_still_checks_md5():
 def test_any_chunking_gives_the_same_verdict(data, cuts):
     bounds = sorted({0, len(data), *(c for c in cuts if c < len(data))})
     chunks = [data[a:b] for a, b in zip(bounds, bounds[1:])]
-    verified(Verifier(len(data), hashlib.md5(data).hexdigest(), "sha256",
+    checked(RecordedBytes(len(data), hashlib.md5(data).hexdigest(), "sha256",
                       hashlib.sha256(data).hexdigest()), *chunks)
+
+
+# -- A body checked as it passes ----------------------------------------------
+
+class Body:
+    """A WSGI body of ``chunks`` that records how far it was read."""
+
+    def __init__(self, *chunks):
+        self.chunks = chunks
+        self.pulled = 0
+        self.closed = False
+
+    def __iter__(self):
+        for chunk in self.chunks:
+            self.pulled += 1
+            yield chunk
+
+    def close(self):
+        self.closed = True
+
+
+def test_a_verified_body_passes_whole_and_closes_what_it_wraps():
+    inner = Body(DATA[:7], DATA[7:100], DATA[100:])
+    body = Verified(inner, RecordedBytes(len(DATA), MD5))
+    assert drain(body) == (DATA, None)
+    body.close()
+    assert inner.closed
+
+
+def test_each_chunk_but_the_last_goes_on_as_it_arrives():
+    inner = Body(DATA[:7], DATA[7:])
+    chunks = iter(Verified(inner, RecordedBytes(len(DATA), MD5)))
+    assert next(chunks) == DATA[:7] and inner.pulled == 1
+    assert next(chunks) == DATA[7:] and inner.pulled == 2
+
+
+@pytest.mark.parametrize("chunks", [
+    (DATA[:7], corrupt(DATA)[7:]), (DATA[:-1],), (DATA, b"x"),
+], ids=["corrupt", "short", "long"])
+def test_wrong_bytes_arrive_short_and_are_told(chunks):
+    told = []
+    body = Verified(Body(*chunks), RecordedBytes(len(DATA), MD5),
+                    on_mismatch=told.append)
+    received, error = drain(body)
+    assert isinstance(error, IntegrityError) and told == [error]
+    assert len(received) < len(DATA)
+
+
+def test_the_last_chunk_is_checked_before_the_body_is_read_on():
+    """The failover stream logs who served once it is read to its end:
+    wrong bytes must be found first."""
+    inner = Body(corrupt(DATA), b"never read")
+    received, error = drain(Verified(inner, RecordedBytes(len(DATA), MD5)))
+    assert (received, inner.pulled) == (b"", 1)
+    assert isinstance(error, IntegrityError)

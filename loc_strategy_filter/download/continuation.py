@@ -1,38 +1,32 @@
-"""The rest of a download from the upstream's own answer.
-
-``UpstreamRest`` asks the upstream for the rest of a download whose
-locations all failed part way, and reads it like a location.
-"""
+"""The upstream's continuation of a download whose locations all broke."""
 
 from loc_strategy_filter.stores import ReadFailed
 from loc_strategy_filter.upstream import HeldResponse
 from loc_strategy_filter.stores.http import identity_coded
 
 
-class UpstreamRest:
-    """Bytes ``offset`` up to ``stop`` of a ``size``-byte image from the
-    upstream's own download, asked with ``environ`` (a fresh request as
-    the user) and a ``Range``; a source for the failover stream.
+class UpstreamContinuation:
+    """Bytes ``offset`` up to ``stop`` of the user's download of ``window``
+    (a ``ranges.ByteRange``), asked of the upstream again with a ``Range``:
+    a source for the failover stream (``bytes=offset-`` for a whole image).
 
-    Only a 206 that is exactly the bytes asked for, not content-coded, is
-    read: anything else could splice other bytes into the body. With
-    ``open_ended`` the range asked is ``bytes=offset-``, as for the rest of
-    a whole image. Raises ``ReadFailed`` when the upstream does not agree.
+    Only a 206 of exactly those bytes, not content-coded, is read (else
+    ``ReadFailed``): anything else could splice other bytes into the body.
     """
 
     file_object = None
 
-    def __init__(self, application, environ, offset, stop, size,
-                 open_ended=False):
-        last = "" if open_ended else str(stop - 1)
+    def __init__(self, application, user_request, window, offset, stop):
+        environ = user_request.download_environ()
+        last = "" if window.whole else str(stop - 1)
         environ["HTTP_RANGE"] = f"bytes={offset}-{last}"
         environ["HTTP_ACCEPT_ENCODING"] = "identity"
-        self.size = size
+        self.size = window.size
         try:
             self._held = HeldResponse(application, environ)
         except Exception as exc:  # the upstream's failure, not ours to show
             raise ReadFailed(f"the upstream failed: {exc!r}") from None
-        wanted = f"bytes {offset}-{stop - 1}/{size}"
+        wanted = f"bytes {offset}-{stop - 1}/{window.size}"
         got = self._held.header("content-range")
         coding = ", ".join(self._held.header_values("content-encoding"))
         if (self._held.status_code != 206 or got != wanted

@@ -1,0 +1,55 @@
+"""Which locations of an image a download reads, and in what order: one
+rule for the filter and the client. An image that is not ``active`` has
+none: the image API decides whether those may be downloaded at all.
+"""
+
+import dataclasses
+
+from loc_strategy_filter.locations import shown_locations
+from loc_strategy_filter.stores import Reader
+from loc_strategy_filter.stores import reader_for
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    """A location to read, with the reader that may read it; ``index`` is
+    its place in the image's own list, for logs."""
+
+    index: int
+    location: dict
+    reader: Reader
+
+    @property
+    def url(self):
+        return self.location["url"]
+
+
+def _ranked(image, order, memory, recorded):
+    """``(index, location)`` pairs of ``image`` in the order to try."""
+    if image.get("status") != "active":
+        return []
+    shown = shown_locations(image)
+    position = {id(location): index for index, location in enumerate(shown)}
+    ordered = order(shown)
+    if memory is not None:
+        ordered = memory.deprioritised(ordered, recorded)
+    return [(position.get(id(location)), location) for location in ordered]
+
+
+def best_location(image, order, memory=None, recorded=None):
+    """The location to read first, readable by the filter or not (steering
+    has the upstream read it), or None."""
+    return next((location for _, location
+                 in _ranked(image, order, memory, recorded)), None)
+
+
+def candidates(image, order, readers, memory=None, recorded=None):
+    """The locations of ``image`` that ``readers`` allow, as ``Candidate``
+    objects in ``order``; given a failure ``memory``, those that failed
+    lately last, and those whose bytes were not ``recorded`` left out."""
+    found = []
+    for index, location in _ranked(image, order, memory, recorded):
+        reader = reader_for(readers, location["url"])
+        if reader is not None and reader.allows(location["url"]):
+            found.append(Candidate(index, location, reader))
+    return found
