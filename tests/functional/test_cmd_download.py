@@ -2,16 +2,14 @@
 server, reached through openstacksdk without authentication."""
 
 import os
-import socketserver
 import sys
-import threading
-from wsgiref import simple_server
 
 import pytest
 
 from loc_strategy_filter.cmd import main
 from loc_strategy_filter.cmd.progress import Progress
 from loc_strategy_filter_stub import StubImageAPI
+from tests import servers
 from tests.functional import mirrors
 
 pytest.importorskip("openstack")
@@ -22,15 +20,6 @@ pytestmark = pytest.mark.filterwarnings(
 DATA = os.urandom(256 * 1024 + 17)
 MIRROR_FIRST = ["--strategy", "store_type", "--store-type-preference",
                 "http, file"]
-
-
-class _Server(socketserver.ThreadingMixIn, simple_server.WSGIServer):
-    daemon_threads = True
-
-
-class _QuietHandler(simple_server.WSGIRequestHandler):
-    def log_message(self, *args):
-        pass
 
 
 class ImageAPI:
@@ -45,12 +34,8 @@ class ImageAPI:
                                  show_multiple_locations=True,
                                  show_image_direct_url=True)
         self.log = []
-        self.server = simple_server.make_server(
-            "127.0.0.1", 0, self._logged, server_class=_Server,
-            handler_class=_QuietHandler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, args=(0.01,),
-                         daemon=True).start()
+        self.server = servers.wsgi_server(self._logged)
+        self.url = self.server.url()
 
     def _logged(self, environ, start_response):
         self.log.append((environ["REQUEST_METHOD"], environ["PATH_INFO"],
@@ -72,8 +57,7 @@ class ImageAPI:
         return image["id"]
 
     def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
 
 
 @pytest.fixture
