@@ -187,6 +187,33 @@ def test_upstream_refusals_pass_through_and_no_location_is_contacted(
     assert gets(mirror) == []
 
 
+class Deactivated:
+    """An upstream in front of the stub whose image records say the image
+    is deactivated, and which still sends its data (as to an admin)."""
+
+    def __init__(self, stub):
+        self.stub = stub
+
+    @webob.dec.wsgify
+    def __call__(self, request):
+        response = request.get_response(self.stub)
+        if response.content_type == "application/json":
+            response.json = dict(response.json, status="deactivated")
+        return response
+
+
+@pytest.mark.parametrize("mode", ["serve", "auto"])
+def test_an_image_that_is_not_active_is_the_upstreams_to_send(
+        stub, tmp_path, started, mode):
+    mirror = started(DATA)
+    image_id = image_with(stub, mirror.url())
+    app = filtered(Deactivated(stub), tmp_path, download_mode=mode,
+                   **MIRROR_FIRST)
+    response = download(app, image_id)
+    assert response.status_int == 200 and response.body == DATA
+    assert gets(mirror) == []
+
+
 class ContextFilter:
     """Glance's context filter in miniature: it sets ``req.context``, and
     the upstream behind it answers 500 to a request without one (as
