@@ -208,11 +208,17 @@ def _describe(candidate):
     return describe(candidate.index, candidate.location)
 
 
-def _write(chunks, output, progress):
-    for chunk in chunks:
-        output.write(chunk)
-        if progress:
-            progress.advance(len(chunk))
+def _written(chunks, recorded, output, progress):
+    """Write ``chunks``, verified; the ``IntegrityError`` that cut them
+    short, or None."""
+    try:
+        for chunk in Verified(chunks, recorded):
+            output.write(chunk)
+            if progress:
+                progress.advance(len(chunk))
+    except IntegrityError as error:
+        return error
+    return None
 
 
 def _download(api, image, candidates, recorded, output, progress):
@@ -223,30 +229,23 @@ def _download(api, image, candidates, recorded, output, progress):
     sources = _Sources(api, image_id)
     stream = FailoverStream(candidates, recorded, image_id=image_id)
     try:
-        try:
-            _write(Verified(sources.located_then_api(stream), recorded),
-                   output, progress)
-        except IntegrityError as error:
+        wrong = _written(sources.located_then_api(stream), recorded, output,
+                         progress)
+        if wrong is not None and sources.resumed_at != 0:
             if sources.resumed_at is None:
                 LOG.warning("Image %s: location %s sent wrong data: %s",
-                            image_id, stream.served_by.index, error)
-            elif sources.resumed_at == 0:
-                raise DownloadFailed(f"the image API sent wrong data: "
-                                     f"{error}") from None
+                            image_id, stream.served_by.index, wrong)
             else:
                 LOG.warning("Image %s: the data resumed at byte %d does not "
                             "make the image: %s", image_id,
-                            sources.resumed_at, error)
+                            sources.resumed_at, wrong)
             output.restart()
             if progress:
                 progress.rewind()
             sources.names = []
-            try:
-                _write(Verified(sources.api_from(0), recorded), output,
-                       progress)
-            except IntegrityError as error:
-                raise DownloadFailed(f"the image API sent wrong data: "
-                                     f"{error}") from None
+            wrong = _written(sources.api_from(0), recorded, output, progress)
+        if wrong is not None:
+            raise DownloadFailed(f"the image API sent wrong data: {wrong}")
         output.commit()
     except BaseException:
         output.discard()

@@ -167,8 +167,8 @@ class DownloadFilter:
     def _steer(self, environ, start_response, user_request, store):
         query = urllib.parse.parse_qsl(user_request.query_string,
                                        keep_blank_values=True)
-        if any(key == "prefer" for key, _ in query):
-            return self.application(environ, start_response)  # the user's
+        if any(key == "prefer" for key, _ in query):  # the user's choice
+            return self.application(environ, start_response)
         steered = user_request.download_environ(
             urllib.parse.urlencode([*query, ("prefer", store)]))
         held = HeldResponse(self.application, steered)
