@@ -90,7 +90,7 @@ class Verified:
                 if verifier.received < self._recorded.size:
                     yield chunk
                     continue
-                if not held:  # checked before the body is read on
+                if not held:  # now: reading on ends a stream as served
                     self._check(verifier)
                 held.append(chunk)
             self._check(verifier)
