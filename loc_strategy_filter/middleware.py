@@ -5,6 +5,7 @@ locations to the response filter, and every other request straight to the
 upstream, untouched.
 """
 
+from loc_strategy_filter import redaction
 from loc_strategy_filter import routes
 from loc_strategy_filter import settings as settings_mod
 from loc_strategy_filter.download.handler import DownloadFilter
@@ -19,10 +20,18 @@ class LocationStrategyFilter:
     """
 
     def __init__(self, application, conf=None):
-        self.application = application
+        self._application = application
         self.settings = settings_mod.resolve(conf)
         self.download = DownloadFilter(application, self.settings)
         self.responses = ImageResponseFilter(application, self.settings)
+        # Ready Settings skip settings.from_config, which redacts too: a
+        # filter that may read locations redacts whichever way it was built.
+        redaction.redact_logs_of("urllib3", "loc_strategy_filter")
+
+    @property
+    def application(self):
+        """The upstream, fixed at construction: both filters hold it."""
+        return self._application
 
     @classmethod
     def factory(cls, global_conf, **local_conf):
@@ -37,7 +46,7 @@ class LocationStrategyFilter:
     def __call__(self, environ, start_response):
         call = routes.image_call(environ)
         if call is None:
-            return self.application(environ, start_response)
+            return self._application(environ, start_response)
         if call is routes.ImageCall.DOWNLOAD:
             return self.download(environ, start_response)
         return self.responses.respond(call, environ, start_response)

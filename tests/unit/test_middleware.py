@@ -490,3 +490,20 @@ def test_a_response_is_the_upstream_body_or_strict_json(document, is_list):
     assert response.status_int == 200
     if response.body != text:
         json.loads(response.body, parse_constant=pytest.fail)
+
+
+def test_a_filter_built_from_ready_settings_redacts_logs_too():
+    # Settings made by hand never pass through settings.from_config.
+    probe = logging.getLogger("loc_strategy_filter.tests_ready_settings")
+    LocationStrategyFilter(lambda environ, start_response: [],
+                           Settings(strategy="reverse", order=list))
+    for logger in (probe, logging.getLogger("urllib3.connectionpool")):
+        assert any(type(f).__name__ == "RedactingFilter"
+                   for f in logger.filters)
+
+
+def test_the_upstream_is_fixed_at_construction():
+    app = LocationStrategyFilter(lambda environ, start_response: [],
+                                 Settings(strategy="reverse", order=list))
+    with pytest.raises(AttributeError):
+        app.application = None
