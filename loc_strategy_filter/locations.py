@@ -47,8 +47,8 @@ def store_type_of(url):
 
 
 def store_of(location):
-    """The store a location names in ``metadata["store"]``, as written, or
-    None."""
+    """The store a location names in ``metadata["store"]``, trimmed but in
+    its own case (as Glance's ``?prefer=`` wants it), or None."""
     metadata = (location.get("metadata")
                 if isinstance(location, dict) else None)
     store = metadata.get("store") if isinstance(metadata, dict) else None

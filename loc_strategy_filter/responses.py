@@ -3,7 +3,8 @@
 Image show, list, create and update answer with the images' locations, so
 their JSON is held and rewritten (``rewrite``) before it goes on. Whatever
 the filter has no business with goes on untouched and unread: the
-upstream's iterable itself.
+upstream's iterable itself (behind the one chunk it had to take from an
+application that starts its response only when iterated).
 """
 
 import logging
