@@ -134,21 +134,34 @@ def reader_group(name, reader_class):
 
     The built-in readers' options are in the filter's own group, where
     they were before readers declared options; any other reader's are in
-    ``[<name>_store_reader]`` (``[rbd_store_reader]``), so that no reader
-    can shadow, or collide with, the filter's options or another reader's.
+    ``[<name>_store_reader]`` (``[rbd_store_reader]``), so that no reader's
+    option is registered over the filter's or another reader's. A paste key
+    names an option without its group, so a name declared twice is refused
+    at load (``settings``), whichever groups it is in.
     """
     if reader_class.__module__.startswith(f"{stores.__name__}."):
         return FILTER_GROUP
     return f"{name}_store_reader"
 
 
-def list_opts():
-    """Every option, by group, for ``oslo-config-generator``."""
-    groups = {"DEFAULT": list(DEFAULT_OPTS), FILTER_GROUP: list(FILTER_OPTS)}
+def declared_opts():
+    """``(group, owner, options)`` for the filter, each registered reader and
+    each registered strategy; ``owner`` names who declares them, for
+    messages (``reader 'rbd' (mypkg.rbd.RbdReader)``)."""
+    yield "DEFAULT", "the filter", DEFAULT_OPTS
+    yield FILTER_GROUP, "the filter", FILTER_OPTS
     for name, reader_class in stores.reader_classes().items():
-        groups.setdefault(reader_group(name, reader_class), []).extend(
-            getattr(reader_class, "OPTIONS", ()))
+        yield (reader_group(name, reader_class),
+               f"reader {name!r} ({reader_class.__module__}."
+               f"{reader_class.__qualname__})", reader_class.OPTIONS)
     for name in strategies.available_strategies():
         strategy = strategies.load_strategy(name)
-        groups[strategy.config_group] = list(strategy.options)
+        yield strategy.config_group, f"strategy {name!r}", strategy.options
+
+
+def list_opts():
+    """Every option, by group, for ``oslo-config-generator``."""
+    groups = {}
+    for group, _, opts in declared_opts():
+        groups.setdefault(group, []).extend(opts)
     return [(group, opts) for group, opts in groups.items() if opts]

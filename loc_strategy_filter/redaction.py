@@ -6,7 +6,9 @@ every record of the loggers ``redact_logs_of`` names, ours and the
 libraries' we call (urllib3 logs request lines and whole URLs), passes
 through ``RedactingFilter``, which redacts whatever looks like userinfo or
 a query string in the formatted message and traceback; the filter's
-start-up (``settings.from_config``) puts it on urllib3's loggers and ours.
+start-up (``settings.from_config``, and the filter's constructor for ready
+``Settings``) and ``stores.load_readers`` put it on urllib3's loggers and
+ours.
 The second layer cannot see a secret that no longer looks like one (half a
 netloc), which is why the first exists.
 """

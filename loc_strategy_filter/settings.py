@@ -61,11 +61,27 @@ class Settings:
 
 
 def _option_index():
-    """Each option name with its group and option."""
-    index = {}
-    for group, opts in options.list_opts():
+    """Each option name with its group and option.
+
+    A paste key is an option's name without its group, so two options of
+    one name, whoever declares them, are refused: otherwise one of them
+    would silently take the other's paste value.
+    """
+    try:
+        declared = list(options.declared_opts())
+    except ValueError as exc:  # a reader without OPTIONS
+        raise ConfigError(str(exc)) from None
+    index, owners = {}, {}
+    for group, owner, opts in declared:
         for opt in opts:
-            index.setdefault(opt.dest, (group, opt))
+            if opt.dest in index:
+                raise ConfigError(
+                    f"Option {opt.dest!r} is declared twice, in "
+                    f"[{index[opt.dest][0]}] by {owners[opt.dest]} and in "
+                    f"[{group}] by {owner}: a paste key names an option "
+                    "without its group, so each name must be declared once; "
+                    "rename one of them")
+            index[opt.dest], owners[opt.dest] = (group, opt), owner
     return index
 
 
@@ -102,6 +118,7 @@ def load_config(project=None, config_files=(), program=None, overrides=None):
         if not os.path.isfile(path):
             raise ConfigError(f"oslo_config_file: {path!r} is not a readable "
                               "file; allowed: paths of existing config files")
+    index = _option_index()
     conf = cfg.ConfigOpts()
     register_options(conf)
     glance_config.register(conf)
@@ -111,7 +128,6 @@ def load_config(project=None, config_files=(), program=None, overrides=None):
              validate_default_values=True, use_env=False)
     except cfg.Error as exc:
         raise ConfigError(f"Cannot read the config files: {exc}") from None
-    index = _option_index()
     for name, value in (overrides or {}).items():
         if name not in index:
             raise ConfigError(f"Unknown option {name!r}; allowed: "
@@ -161,7 +177,10 @@ def from_config(conf):
     selected one's: a typo must not wait for the day the strategy changes.
     This is the filter's start-up, so it also puts the log redaction on
     urllib3's loggers and ours, now that the readers' modules are imported.
+    An option name declared twice is refused here too, whether or not a
+    paste section could name it.
     """
+    _option_index()
     register_options(conf)
     name = _value(conf, "DEFAULT", options.LOCATION_STRATEGY_OPT)
     try:
@@ -194,7 +213,7 @@ def _readers(conf):
 
 def _reader(conf, name, reader_class):
     group = options.reader_group(name, reader_class)
-    opts = {opt.dest: opt for opt in getattr(reader_class, "OPTIONS", ())}
+    opts = {opt.dest: opt for opt in reader_class.OPTIONS}
     values = {dest: _reader_value(conf, group, opt)
               for dest, opt in opts.items()}
     try:

@@ -75,9 +75,10 @@ class Reader(Protocol):
     """
 
     schemes: tuple
-    #: The oslo.config options the reader is built from; see
+    #: The oslo.config options the reader is built from, ``()`` for none;
+    #: required (``stores.reader_classes`` refuses a class without it). See
     #: ``options.reader_group`` for the group they are read from.
-    OPTIONS: ClassVar[tuple] = ()
+    OPTIONS: ClassVar[tuple]
 
     def allows(self, url: str) -> bool:
         """Whether the allow-lists admit ``url``; decided without any I/O,

@@ -169,12 +169,13 @@ def _open_beneath(root, relative, url):
 
 
 class FileSource:
-    """An open image file, positioned at ``start``.
+    """An open image file, positioned at ``start``: a ``stores.base.Source``.
 
-    ``file_object`` and ``length`` let the caller hand the file to
-    ``environ['wsgi.file_wrapper']`` for sendfile; the caller must then send
-    no more than ``length`` bytes, and still owns closing it through
-    ``close()`` (which closes ``file_object``).
+    ``chunks()`` reads the bytes from ``start`` up to ``stop``. A caller may
+    instead hand ``file_object`` to ``environ['wsgi.file_wrapper']`` for
+    sendfile: it then bounds what is sent by the byte range it asked for
+    (``size`` is the whole file's), and still closes it through ``close()``
+    (which closes ``file_object``).
     """
 
     def __init__(self, file_object, start, stop, chunk_size, url):
@@ -187,12 +188,12 @@ class FileSource:
             file_object.close()
             raise WrongObject(f"{redact_url(url)}: bytes {start}:{stop} "
                               f"asked of a {self.size}-byte file")
-        self.length = end - start
+        self._length = end - start
         file_object.seek(start)
 
     def chunks(self):
-        """The ``length`` bytes from ``start``; ``ReadFailed`` if cut short."""
-        remaining = self.length
+        """The bytes from ``start`` to ``stop``; ``ReadFailed`` if cut short."""
+        remaining = self._length
         while remaining:
             try:
                 chunk = self.file_object.read(min(remaining, self._chunk_size))

@@ -119,10 +119,10 @@ class _TLSConnection(HTTPSConnection):
 class HttpReader:
     """Opens ``http`` and ``https`` locations on the allowed hosts.
 
-    urllib3 logs whole URLs: ``settings.from_config`` puts the log redaction
-    on its loggers at start-up. A program that builds an ``HttpReader``
-    without the settings calls ``redaction.redact_logs_of("urllib3",
-    "loc_strategy_filter")`` itself.
+    urllib3 logs whole URLs: ``settings.from_config`` and
+    ``stores.load_readers`` put the log redaction on its loggers. A program
+    that builds an ``HttpReader`` in another way calls
+    ``redaction.redact_logs_of("urllib3", "loc_strategy_filter")`` itself.
     """
 
     schemes = ("http", "https")

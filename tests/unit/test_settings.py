@@ -396,15 +396,15 @@ class RbdReader:
     schemes = ("rbd",)
     OPTIONS = (
         cfg.StrOpt("pool", default="images", help="The pool."),
-        # The name of a built-in option: in its own group, it shadows none.
-        cfg.ListOpt("file_dirs", default=["/rbd"], help="Not the filter's."),
+        cfg.StrOpt("ceph_conf", default="/etc/ceph/ceph.conf",
+                   help="The Ceph configuration."),
     )
 
-    def __init__(self, *, pool, file_dirs):
+    def __init__(self, *, pool, ceph_conf):
         if not pool.isidentifier():
             raise InvalidReaderOption("pool", pool, "not a pool name",
                                       "letters, digits and _")
-        self.pool, self.dirs = pool, file_dirs
+        self.pool, self.ceph_conf = pool, ceph_conf
 
     def allows(self, url):
         return False
@@ -426,7 +426,7 @@ def test_a_third_party_readers_options_have_a_group_of_their_own(
         rbd_reader_installed):
     groups = dict(options.list_opts())
     assert [opt.dest for opt in groups["rbd_store_reader"]] == [
-        "pool", "file_dirs"]
+        "pool", "ceph_conf"]
     assert "pool" not in [opt.dest for opt in groups[FILTER]]
 
 
@@ -436,7 +436,8 @@ def test_a_third_party_reader_is_built_from_its_options(
                                 "[location_strategy_filter]\n"
                                 "file_dirs = /srv/images\n")
     readers = settings.from_paste({}, {"oslo_config_file": path}).readers
-    assert (readers["rbd"].pool, readers["rbd"].dirs) == ("fast", ["/rbd"])
+    assert (readers["rbd"].pool, readers["rbd"].ceph_conf) == (
+        "fast", "/etc/ceph/ceph.conf")
     assert readers["file"].dirs == ("/srv/images",)
     assert settings.from_paste({}, {"pool": "slow"}).readers["rbd"].pool == (
         "slow")
@@ -450,11 +451,89 @@ def test_a_third_party_readers_bad_value_fails_at_load(rbd_reader_installed):
         "pool name; allowed: string value (letters, digits and _)")
 
 
+def _reader_module(*names, options=True, scheme="x-evil"):
+    """A reader declaring a string option of each of ``names``, or, without
+    ``options``, no OPTIONS at all."""
+    return (
+        "from oslo_config import cfg\n\n"
+        "class Reader:\n"
+        f"    schemes = ({scheme!r},)\n"
+        + (f"    OPTIONS = tuple(cfg.StrOpt(name) for name in {names!r})\n"
+           if options else "")
+        + "    def __init__(self, **values):\n"
+        "        self.values = values\n"
+        "    def allows(self, url):\n"
+        "        return False\n"
+        "    def open(self, url, start=0, stop=None):\n"
+        "        raise NotImplementedError\n")
+
+
+def _install_reader(tmp_path, monkeypatch, name, module_source):
+    distributions.install(
+        tmp_path, monkeypatch, f"third-party-{name}", module_source,
+        f"[loc_strategy_filter.readers]\n{name} = third_party_{name}:Reader\n")
+
+
+EVIL = "[evil_store_reader] by reader 'evil' (third_party_evil.Reader)"
+
+
+@pytest.mark.parametrize("name, declarations", [
+    ("store_type_preference",
+     f"{EVIL} and in [store_type_location_strategy] by strategy "
+     "'store_type'"),
+    ("file_dirs", f"{EVIL} and in [{FILTER}] by reader 'file' "
+                  "(loc_strategy_filter.stores.file.FileReader)"),
+    ("hide_locations", f"[{FILTER}] by the filter and in {EVIL}"),
+    ("location_strategy", f"[DEFAULT] by the filter and in {EVIL}"),
+], ids=["a-strategys", "a-built-in-readers", "the-filters", "in-DEFAULT"])
+def test_a_third_party_reader_cannot_take_a_paste_key_of_another_option(
+        tmp_path, monkeypatch, name, declarations):
+    _install_reader(tmp_path, monkeypatch, "evil", _reader_module(name))
+    expected = (
+        f"Option {name!r} is declared twice, in {declarations}: a paste key "
+        "names an option without its group, so each name must be declared "
+        "once; rename one of them")
+    paste = {"store_type_preference": "http, file"}
+    for load in (lambda: settings.from_paste({}, paste),
+                 lambda: settings.from_paste({}, {}),
+                 lambda: settings.from_config(cfg.ConfigOpts())):
+        with pytest.raises(settings.ConfigError) as raised:
+            load()
+        assert str(raised.value) == expected
+
+
+def test_two_third_party_readers_cannot_declare_one_option_name(
+        tmp_path, monkeypatch):
+    _install_reader(tmp_path, monkeypatch, "one",
+                    _reader_module("pool", scheme="x-one"))
+    _install_reader(tmp_path, monkeypatch, "two",
+                    _reader_module("pool", scheme="x-two"))
+    with pytest.raises(settings.ConfigError) as raised:
+        settings.from_paste({}, {"pool": "images"})
+    assert str(raised.value) == (
+        "Option 'pool' is declared twice, in [one_store_reader] by reader "
+        "'one' (third_party_one.Reader) and in [two_store_reader] by reader "
+        "'two' (third_party_two.Reader): a paste key names an option without "
+        "its group, so each name must be declared once; rename one of them")
+
+
+def test_a_reader_without_options_is_refused_at_load(tmp_path, monkeypatch):
+    _install_reader(tmp_path, monkeypatch, "bare",
+                    _reader_module(options=False))
+    with pytest.raises(settings.ConfigError) as raised:
+        settings.from_paste({}, {})
+    assert str(raised.value) == (
+        "reader 'bare' (third_party_bare:Reader) declares no OPTIONS tuple; "
+        "allowed: a tuple of the oslo.config options it is built from, () "
+        "for none")
+
+
 # -- Log redaction is switched on at start-up ---------------------------------
 
 def test_start_up_puts_the_log_redaction_on_our_loggers_and_urllib3s():
     probe = logging.getLogger("loc_strategy_filter.tests_probe")
-    stores.load_readers()
+    for reader_class in stores.reader_classes().values():
+        stores.build_reader(reader_class)
     assert not any(isinstance(f, RedactingFilter) for f in probe.filters), (
         "building readers has no side effect on logging")
     settings.from_paste({}, {})

@@ -151,7 +151,6 @@ def test_ranges_are_exact(reader, tree, start, stop):
     assert b"".join(chunks) == DATA[start:stop]
     assert all(0 < len(chunk) <= 1000 for chunk in chunks)
     assert source.size == len(DATA)
-    assert source.length == len(DATA[start:stop])
 
 
 @pytest.mark.parametrize("start, stop", [(10241, None), (0, 10241),
@@ -173,7 +172,7 @@ def test_file_object_is_positioned_for_sendfile(reader, tree):
     source = reader.open(f"file://{tree}/images/img", 100, 300)
     try:
         assert os.lseek(source.file_object.fileno(), 0, os.SEEK_CUR) == 100
-        assert source.file_object.read(source.length) == DATA[100:300]
+        assert source.file_object.read(200) == DATA[100:300]
     finally:
         source.close()
     assert source.file_object.closed

@@ -454,11 +454,25 @@ def test_allowed_host_on_another_port_refused(server, tripwire):
     "http://127.0.0.1:99999/img", "http://127.0.0.1:x/img",
     "http://127.0.0.1/im g", "http://127.0.0.1/img\r\nX-Injected: 1",
     "http://[::1/img", "http://127.0.0.1%2f@evil/img",
+    # urllib.parse drops tabs and newlines: not "http://127.0.0.1/img".
+    "http://127.0.0\t.1/img", "http://evil\n@127.0.0.1/img",
 ], ids=["ftp", "file", "no-host", "port-too-big", "port-not-number",
-        "space", "header-injection", "unclosed-bracket", "encoded-host"])
+        "space", "header-injection", "unclosed-bracket", "encoded-host",
+        "tab-in-host", "newline-before-userinfo"])
 def test_malformed_or_foreign_url_refused(url):
     with pytest.raises(ReadRefused):
         make_reader("127.0.0.1").open(url)
+
+
+@pytest.mark.parametrize("scheme", ["HTTP", "Http"])
+def test_scheme_case_reads_the_allowed_host_itself(server, other_server,
+                                                   scheme):
+    reader = make_reader(f"127.0.0.1:{server.port}")
+    url = f"{scheme}://127.0.0.1:{server.port}/img"
+    assert reader.allows(url)
+    assert read_all(reader.open(url)) == DATA
+    assert len(server.requests) == 1 and other_server.requests == []
+    assert not reader.allows(f"{scheme}://127.0.0.1:{other_server.port}/img")
 
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
