@@ -8,7 +8,7 @@ upstream, untouched.
 from loc_strategy_filter import redaction
 from loc_strategy_filter import routes
 from loc_strategy_filter import settings as settings_mod
-from loc_strategy_filter.download.handler import DownloadFilter
+from loc_strategy_filter.download.filter import DownloadFilter
 from loc_strategy_filter.responses import ImageResponseFilter
 
 

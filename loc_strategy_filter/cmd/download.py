@@ -20,11 +20,12 @@ import time
 from loc_strategy_filter import settings as settings_mod
 from loc_strategy_filter.cmd.progress import Progress
 from loc_strategy_filter.cmd.strategy_args import strategy_overrides
+from loc_strategy_filter.download import ranges
 from loc_strategy_filter.download.candidates import candidates
 from loc_strategy_filter.download.failover import FailoverStream
 from loc_strategy_filter.download.failover import NoReadableLocation
 from loc_strategy_filter.download.failover import StreamBroken
-from loc_strategy_filter.download.failures import RecordedBytes
+from loc_strategy_filter.download.record import RecordedBytes
 from loc_strategy_filter.download.verify import IntegrityError
 from loc_strategy_filter.download.verify import Verified
 from loc_strategy_filter.locations import describe
@@ -81,14 +82,15 @@ class _ImageAPI:
         return {key: value for key, value in fields.items()
                 if value is not None}
 
-    def data(self, image_id, start):
-        """The image's bytes from byte ``start``, in chunks."""
+    def data(self, image_id, start, size):
+        """The bytes of the ``size``-byte image from byte ``start``, in
+        chunks."""
         headers = {"Range": f"bytes={start}-"} if start else {}
         response = None
         try:
             response = self._proxy.get(f"/images/{image_id}/file",
                                        headers=headers, stream=True)
-            skip = _skipped(response, start)
+            skip = _skipped(response, start, size)
             for chunk in response.iter_content(self._chunk_size):
                 dropped = min(skip, len(chunk))
                 skip -= dropped
@@ -101,15 +103,18 @@ class _ImageAPI:
                 response.close()
 
 
-def _skipped(response, start):
-    """How many leading bytes of the answer precede byte ``start``: a
-    server may ignore ``Range`` and send the whole image (200)."""
+def _skipped(response, start, size):
+    """How many leading bytes of the answer precede byte ``start`` of the
+    ``size``-byte image: a server may ignore ``Range`` and send the whole
+    image (200). A 206 must carry exactly the bytes asked for, as the
+    filter's own continuation requires."""
     status = response.status_code
     if status == 206:
-        first = response.headers.get("Content-Range", "")[len("bytes "):]
-        if first.partition("-")[0] != str(start):
-            raise DownloadFailed(f"image API download: asked for bytes "
-                                 f"{start}-, got {first or 'no range'}")
+        wanted = ranges.content_range(start, size, size)
+        got = response.headers.get("Content-Range")
+        if got != wanted:
+            raise DownloadFailed(f"image API download: asked for {wanted}, "
+                                 f"got {got or 'no range'}")
         return 0
     if status != 200:
         raise DownloadFailed(f"image API download: HTTP {status}")
@@ -171,9 +176,10 @@ class _Sources:
     locations as far as they go, then the image API from the byte they
     reached (0 when none opened)."""
 
-    def __init__(self, api, image_id):
+    def __init__(self, api, image_id, size):
         self._api = api
         self._image_id = image_id
+        self._size = size
         #: Who sent the bytes, for the summary.
         self.names = []
         #: The byte the image API took over at; None: it did not.
@@ -201,7 +207,7 @@ class _Sources:
         self.resumed_at = start
         self.names.append("the image API" + (f" from byte {start}"
                                              if start else ""))
-        yield from self._api.data(self._image_id, start)
+        yield from self._api.data(self._image_id, start, self._size)
 
 
 def _describe(candidate):
@@ -226,7 +232,7 @@ def _download(api, image, candidates, recorded, output, progress):
     of the sources that sent it. Wrong bytes from a location, or from the
     image API resumed, start the image over from the image API."""
     image_id = image["id"]
-    sources = _Sources(api, image_id)
+    sources = _Sources(api, image_id, recorded.size)
     stream = FailoverStream(candidates, recorded, image_id=image_id)
     try:
         wrong = _written(sources.located_then_api(stream), recorded, output,

@@ -24,32 +24,54 @@ class Candidate:
         return self.location["url"]
 
 
-def _ranked(image, order, memory, recorded):
-    """``(index, location)`` pairs of ``image`` in the order to try."""
+def ranked(image, order):
+    """``(index, location)`` pairs of the locations ``image`` shows, in the
+    strategy's ``order``; none unless the image is active. The strategy runs
+    here, once for everything a download derives from its order."""
     if image.get("status") != "active":
         return []
     shown = shown_locations(image)
     position = {id(location): index for index, location in enumerate(shown)}
-    ordered = order(shown)
-    if memory is not None:
-        ordered = memory.deprioritised(ordered, recorded)
-    return [(position.get(id(location)), location) for location in ordered]
+    return [(position.get(id(location)), location)
+            for location in order(shown)]
+
+
+def deprioritised(ranking, memory, recorded=None):
+    """``ranking``'s pairs as a download tries them: those whose URL failed
+    lately (by ``memory``) last, and given ``recorded``, those whose bytes
+    were not those lately left out."""
+    index_of = {id(location): index for index, location in ranking}
+    kept = memory.deprioritised([location for _, location in ranking],
+                                recorded)
+    return [(index_of[id(location)], location) for location in kept]
+
+
+def readable(ranking, readers):
+    """The locations of ``ranking``'s pairs that ``readers`` allow, as
+    ``Candidate`` objects in its order."""
+    found = []
+    for index, location in ranking:
+        reader = reader_for(readers, location["url"])
+        if reader is not None and reader.allows(location["url"]):
+            found.append(Candidate(index, location, reader))
+    return found
+
+
+def _tried(image, order, memory, recorded):
+    ranking = ranked(image, order)
+    return ranking if memory is None else deprioritised(ranking, memory,
+                                                        recorded)
 
 
 def best_location(image, order, memory=None, recorded=None):
     """The location to read first, readable by the filter or not (steering
     has the upstream read it), or None."""
     return next((location for _, location
-                 in _ranked(image, order, memory, recorded)), None)
+                 in _tried(image, order, memory, recorded)), None)
 
 
 def candidates(image, order, readers, memory=None, recorded=None):
     """The locations of ``image`` that ``readers`` allow, as ``Candidate``
     objects in ``order``; given a failure ``memory``, those that failed
     lately last, and those whose bytes were not ``recorded`` left out."""
-    found = []
-    for index, location in _ranked(image, order, memory, recorded):
-        reader = reader_for(readers, location["url"])
-        if reader is not None and reader.allows(location["url"]):
-            found.append(Candidate(index, location, reader))
-    return found
+    return readable(_tried(image, order, memory, recorded), readers)

@@ -1,8 +1,9 @@
 """The upstream's continuation of a download whose locations all broke."""
 
+from loc_strategy_filter.download import ranges
 from loc_strategy_filter.stores import ReadFailed
-from loc_strategy_filter.upstream import HeldResponse
 from loc_strategy_filter.stores.http import identity_coded
+from loc_strategy_filter.upstream import HeldResponse
 
 
 class UpstreamContinuation:
@@ -26,7 +27,7 @@ class UpstreamContinuation:
             self._held = HeldResponse(application, environ)
         except Exception as exc:  # the upstream's failure, not ours to show
             raise ReadFailed(f"the upstream failed: {exc!r}") from None
-        wanted = f"bytes {offset}-{stop - 1}/{window.size}"
+        wanted = ranges.content_range(offset, stop, window.size)
         got = self._held.header("content-range")
         coding = ", ".join(self._held.header_values("content-encoding"))
         if (self._held.status_code != 206 or got != wanted

@@ -14,6 +14,7 @@ import logging
 
 from loc_strategy_filter.download.failures import FailureMemory
 from loc_strategy_filter.download.verify import IntegrityError
+from loc_strategy_filter.locations import describe
 from loc_strategy_filter.locations import store_type_of
 from loc_strategy_filter.redaction import redact_url
 from loc_strategy_filter.stores import ReadFailed, ReadRefused, WrongObject
@@ -214,9 +215,9 @@ class FailoverStream:
         self._memory.failed(candidate.url,
                             self._recorded if wrong_object else None)
         self.failovers += 1
-        LOG.warning("Image %s: location %s (%s) failed at byte %d: %s",
-                    self._image_id, candidate.index, redact_url(candidate.url),
-                    offset, _reason(reason, candidate.url))
+        LOG.warning("Image %s: %s failed at byte %d: %s", self._image_id,
+                    describe(candidate.index, candidate.location), offset,
+                    _reason(reason, candidate.url))
 
     def _indices(self):
         return ", ".join(str(candidate.index) for candidate in self._opened)

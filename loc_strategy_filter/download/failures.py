@@ -16,7 +16,6 @@ import dataclasses
 import hashlib
 import threading
 import time
-from typing import Optional
 
 from loc_strategy_filter.locations import url_of
 
@@ -28,34 +27,12 @@ def digest(*parts):
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-@dataclasses.dataclass(frozen=True)
-class RecordedBytes:
-    """What an image's record says its bytes are: the part of a failure
-    that belongs to one image rather than to the location."""
-
-    size: int
-    checksum: Optional[str] = None
-    hash_algo: Optional[str] = None
-    hash_value: Optional[str] = None
-
-    @classmethod
-    def of(cls, image, checksums=True):
-        """What ``image``'s record says (its size alone without
-        ``checksums``), or None when it gives no size."""
-        size = image.get("size")
-        if not isinstance(size, int) or size < 0:
-            return None
-        fields = ("checksum", "os_hash_algo", "os_hash_value")
-        return cls(size, *(image.get(field) for field in fields
-                           if checksums))
-
-
 class FailureMemory:
     """The failures of the last ``ttl_seconds``.
 
     ``failed(url)`` remembers a read that failed (for every image);
     ``failed(url, recorded)`` remembers bytes that were not the
-    ``RecordedBytes`` of an image (for that image only).
+    ``record.RecordedBytes`` of an image (for that image only).
     """
 
     def __init__(self, ttl_seconds, clock=time.monotonic, max_entries=10_000):

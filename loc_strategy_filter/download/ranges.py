@@ -43,7 +43,7 @@ class ByteRange:
 
     @property
     def content_range(self):
-        return f"bytes {self.start}-{self.stop - 1}/{self.size}"
+        return content_range(self.start, self.stop, self.size)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,6 +56,12 @@ class Unsatisfiable:
 @dataclasses.dataclass(frozen=True)
 class MultiRange:
     """More than one range: the upstream answers (multipart, or whole)."""
+
+
+def content_range(start, stop, size):
+    """The ``Content-Range`` of a 206 carrying bytes ``start`` up to
+    ``stop`` (exclusive) of an object of ``size`` bytes."""
+    return f"bytes {start}-{stop - 1}/{size}"
 
 
 def parse_range(header, size):

@@ -78,19 +78,24 @@ class Verified:
 
     def __init__(self, chunks, recorded, on_mismatch=None):
         self._chunks = chunks
-        self._recorded = recorded
+        self._size = recorded.size
         self._on_mismatch = on_mismatch
+        # Built here, not when iterated: a record it cannot check fails
+        # before any header is sent, while the caller can still fall back.
+        self._verifier = Verifier(recorded)
 
     def __iter__(self):
-        verifier = Verifier(self._recorded)
-        held = []
+        verifier, held = self._verifier, []
         try:
             for chunk in self._chunks:
                 verifier.update(chunk)
-                if verifier.received < self._recorded.size:
+                if verifier.received < self._size:
                     yield chunk
                     continue
-                if not held:  # now: reading on ends a stream as served
+                if not held:
+                    # Checked before the next chunk is pulled: a failover
+                    # stream read to its end logs its location as having
+                    # served, so wrong bytes must be told to it first.
                     self._check(verifier)
                 held.append(chunk)
             self._check(verifier)

@@ -1,7 +1,9 @@
 """``loc-strategy-filter download``, against the stub image API on a real
 server, reached through openstacksdk without authentication."""
 
+import functools
 import os
+import re
 import sys
 
 import pytest
@@ -25,9 +27,11 @@ MIRROR_FIRST = ["--strategy", "store_type", "--store-type-preference",
 class ImageAPI:
     """The stub image API served on 127.0.0.1; ``log`` records each
     request as (method, path, Range header). With ``ignore_range`` it
-    answers every download with the whole image, as HTTP allows."""
+    answers every download with the whole image, as HTTP allows; with
+    ``misrange`` its 206s say they end one byte early."""
 
     ignore_range = False
+    misrange = False
 
     def __init__(self, data_dir):
         self.stub = StubImageAPI(data_dir=str(data_dir),
@@ -42,6 +46,9 @@ class ImageAPI:
                          environ.get("HTTP_RANGE")))
         if self.ignore_range:
             environ.pop("HTTP_RANGE", None)
+        if self.misrange:
+            return self.stub(environ, functools.partial(_misranged,
+                                                        start_response))
         return self.stub(environ, start_response)
 
     def downloads(self):
@@ -58,6 +65,18 @@ class ImageAPI:
 
     def stop(self):
         self.server.stop()
+
+
+def _misranged(start_response, status, headers, exc_info=None):
+    """``Content-Range: bytes a-b/n`` said as ``bytes a-(b-1)/n``."""
+    def said(name, value):
+        if name.lower() != "content-range":
+            return value
+        first, last, size = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+)",
+                                         value).groups()
+        return f"bytes {first}-{int(last) - 1}/{size}"
+    return start_response(status, [(name, said(name, value))
+                                   for name, value in headers], exc_info)
 
 
 @pytest.fixture
@@ -182,6 +201,25 @@ def test_a_broken_read_resumes_from_the_image_api_with_a_range(
     assert (f"location 1 (http store, {mirror.url()}) up to byte {offset}, "
             f"then the image API from byte {offset}"
             in capsys.readouterr().err)
+
+
+def test_a_resumed_read_of_other_bytes_than_asked_fails_and_leaves_no_file(
+        api, started, config, output, capsys):
+    """The whole Content-Range is checked, as the filter's continuation
+    checks it, not its first byte alone."""
+    api.misrange = True
+    mirror = started(DATA, behaviour="dies", die_after=100_000)
+    image_id = api.image_with(mirror.url())
+
+    assert download(image_id, output, *config(file_dirs=""),
+                    *MIRROR_FIRST) == 1
+
+    [(_, _, resumed_at)] = api.downloads()
+    offset = int(resumed_at.removeprefix("bytes=").rstrip("-"))
+    size = len(DATA)
+    assert (f"asked for bytes {offset}-{size - 1}/{size}, got bytes "
+            f"{offset}-{size - 2}/{size}" in capsys.readouterr().err)
+    assert list(output.parent.glob(f"{output.name}*")) == []
 
 
 def test_wrong_data_everywhere_fails_and_leaves_no_file(api, data_dir,

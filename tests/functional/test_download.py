@@ -214,6 +214,75 @@ def test_an_image_that_is_not_active_is_the_upstreams_to_send(
     assert gets(mirror) == []
 
 
+class Recorded:
+    """An upstream in front of the stub whose image records say ``fields``
+    (the stub's data and downloads are untouched)."""
+
+    def __init__(self, stub, **fields):
+        self.stub = stub
+        self.fields = fields
+
+    @webob.dec.wsgify
+    def __call__(self, request):
+        response = request.get_response(self.stub)
+        if response.content_type == "application/json":
+            response.json = dict(response.json, **self.fields)
+        return response
+
+
+@pytest.mark.parametrize("mode", ["serve", "auto"])
+@pytest.mark.parametrize("field, value", [
+    ("checksum", 12345), ("os_hash_algo", ["sha512"]),
+    ("os_hash_value", {"sha512": "x"}),
+], ids=["int-checksum", "list-algorithm", "object-hash"])
+def test_a_digest_of_another_type_in_the_record_is_no_digest(
+        stub, tmp_path, started, mode, field, value):
+    """The record is the upstream's JSON: a digest that is no string says
+    nothing, and the size alone is checked."""
+    mirror = started(DATA)
+    image_id = image_with(stub, mirror.url())
+    app = filtered(Recorded(stub, **{field: value}), tmp_path,
+                   download_mode=mode, **MIRROR_FIRST)
+    response = download(app, image_id)
+    assert response.status_int == 200 and response.body == DATA
+    assert len(gets(mirror)) == 1, "served from the mirror"
+
+
+def counting_strategy(app):
+    """``app`` with its strategy counting its runs, and the count."""
+    runs = []
+
+    def counted(locations, order=app.settings.order):
+        runs.append(len(locations))
+        return order(locations)
+
+    return LocationStrategyFilter(app.application, dataclasses.replace(
+        app.settings, order=counted)), runs
+
+
+def test_the_strategy_ranks_a_served_download_once(stub, tmp_path, started):
+    mirror = started(DATA)
+    image_id = image_with(stub, mirror.url())
+    app, runs = counting_strategy(filtered(stub, tmp_path,
+                                           download_mode="auto",
+                                           **MIRROR_FIRST))
+    assert download(app, image_id).body == DATA
+    assert len(gets(mirror)) == 1 and runs == [2]
+
+
+def test_the_strategy_ranks_once_when_every_location_failed_lately(
+        stub, tmp_path, started, caplog):
+    failing = started(behaviour="error")
+    image_id = image_with(stub, failing.url())
+    app, runs = counting_strategy(filtered(
+        stub, tmp_path, download_mode="auto", file_dirs="/nonexistent",
+        location_failure_ttl="300", **MIRROR_FIRST))
+    assert download(app, image_id).body == DATA  # the mirror fails
+    assert download(app, image_id).body == DATA  # not tried: the warning
+    assert "failed in the last 300 seconds" in caplog.text
+    assert len(gets(failing)) == 1 and runs == [2, 2]
+
+
 class ContextFilter:
     """Glance's context filter in miniature: it sets ``req.context``, and
     the upstream behind it answers 500 to a request without one (as

@@ -92,8 +92,8 @@ def test_download_fails_over_to_the_file_when_the_mirror_is_down(
 
     # The filter tried the mirror first, then served Glance's file itself
     # (glance-api's log says so; Glance alone would not mention either).
-    assert (f"Image {image_id}: location 1 ({mirror_url}) failed at byte 0"
-            in log)
+    assert (f"Image {image_id}: location 1 (http store, {mirror_url}) "
+            "failed at byte 0" in log)
     assert f"Image {image_id}: served by location 0 (file store)" in log
 
 

@@ -2,7 +2,8 @@ import pytest
 
 from loc_strategy_filter.download.candidates import (
     Candidate, best_location, candidates)
-from loc_strategy_filter.download.failures import FailureMemory, RecordedBytes
+from loc_strategy_filter.download.failures import FailureMemory
+from loc_strategy_filter.download.record import RecordedBytes
 
 RECORDED = RecordedBytes(10, "0" * 32)
 

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from loc_strategy_filter.download.candidates import Candidate
 from loc_strategy_filter.download.failover import (
     FailoverStream, NoReadableLocation, StreamBroken)
-from loc_strategy_filter.download.failures import (
-    FailureMemory, RecordedBytes)
+from loc_strategy_filter.download.failures import FailureMemory
+from loc_strategy_filter.download.record import RecordedBytes
 from loc_strategy_filter.download.verify import IntegrityError, Verified
 from loc_strategy_filter.stores.base import ReadFailed, ReadRefused
 

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loc_strategy_filter.download.failures import (
-    FailureMemory, RecordedBytes, digest)
+from loc_strategy_filter.download.failures import FailureMemory, digest
+from loc_strategy_filter.download.record import RecordedBytes
 
 
 class Clock:

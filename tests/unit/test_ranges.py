@@ -3,7 +3,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from loc_strategy_filter.download.ranges import (
-    ByteRange, MultiRange, Unsatisfiable, WholeBody, parse_range)
+    ByteRange, MultiRange, Unsatisfiable, WholeBody, content_range,
+    parse_range)
 
 
 @pytest.mark.parametrize("header, size, expected", [
@@ -72,12 +73,13 @@ def test_tolerant_spelling(header):
     assert parse_range(header, 10) == ByteRange(0, 5, 10)
 
 
-@pytest.mark.parametrize("result, content_range", [
+@pytest.mark.parametrize("result, expected", [
     (ByteRange(0, 5, 10), "bytes 0-4/10"),
     (ByteRange(9, 10, 10), "bytes 9-9/10"),
 ], ids=["range", "last-byte"])
-def test_content_range(result, content_range):
-    assert result.content_range == content_range
+def test_content_range(result, expected):
+    assert result.content_range == expected
+    assert content_range(result.start, result.stop, result.size) == expected
 
 
 def test_length():

@@ -1,6 +1,9 @@
+import dataclasses
 import logging
 
-from loc_strategy_filter.download.record import fetch_image
+import pytest
+
+from loc_strategy_filter.download.record import RecordedBytes, fetch_image
 from loc_strategy_filter.download.user_request import UserRequest
 from tests.unit.test_user_request import user_request
 
@@ -34,3 +37,32 @@ def test_a_missing_image_is_no_warning(caplog):
     taken = UserRequest(user_request().environ)
     assert fetch_image(answering("404 Not Found", b"{}"), taken) is None
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+@pytest.mark.parametrize("size", [None, "10", 10.0, -1, True, False],
+                         ids=["absent", "string", "float", "negative",
+                              "true", "false"])
+def test_a_record_without_an_integer_size_says_no_bytes(size):
+    assert RecordedBytes.of({"id": "x", "size": size}) is None
+
+
+ATTRIBUTES = {"checksum": "checksum", "os_hash_algo": "hash_algo",
+              "os_hash_value": "hash_value"}
+
+
+@pytest.mark.parametrize("value", [12345, ["sha512"], {"a": "b"}, True],
+                         ids=["int", "list", "object", "bool"])
+@pytest.mark.parametrize("field", ["checksum", "os_hash_algo",
+                                   "os_hash_value"])
+def test_a_digest_field_that_is_no_string_is_absent(field, value):
+    record = {"id": "x", "size": 10, "checksum": "a" * 32,
+              "os_hash_algo": "sha512", "os_hash_value": "b" * 128}
+    expected = RecordedBytes.of(record)
+    record[field] = value
+    assert RecordedBytes.of(record) == dataclasses.replace(
+        expected, **{ATTRIBUTES[field]: None})
+
+
+def test_without_checksums_the_record_says_its_size_alone():
+    assert RecordedBytes.of({"size": 10, "checksum": "a" * 32},
+                            checksums=False) == RecordedBytes(10)

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loc_strategy_filter.download.failures import RecordedBytes
+from loc_strategy_filter.download.record import RecordedBytes
 from loc_strategy_filter.download.verify import (
     IntegrityError, Verified, Verifier)
 from tests.unit.test_failover import drain
@@ -160,3 +160,16 @@ def test_the_last_chunk_is_checked_before_the_body_is_read_on():
     received, error = drain(Verified(inner, RecordedBytes(len(DATA), MD5)))
     assert (received, inner.pulled) == (b"", 1)
     assert isinstance(error, IntegrityError)
+
+
+@pytest.mark.parametrize("recorded", [
+    RecordedBytes(len(DATA), 12345),
+    RecordedBytes(len(DATA), None, "sha512", 12345),
+], ids=["int-checksum", "int-hash"])
+def test_a_record_it_cannot_check_fails_before_the_body_is_iterated(
+        recorded):
+    """At construction, while the caller can still send something else."""
+    inner = Body(DATA)
+    with pytest.raises((AttributeError, TypeError)):
+        Verified(inner, recorded)
+    assert inner.pulled == 0
