@@ -24,13 +24,14 @@ def add_arguments(parser):
 
 
 def _locations_in(document):
-    """The locations an image document shows, or the document if a list."""
+    """The locations an image document shows; a list is read as the
+    ``locations`` of an image, by the same rule."""
+    if isinstance(document, list) and all(isinstance(location, dict)
+                                          for location in document):
+        document = {"locations": document}
     if isinstance(document, dict) and ("locations" in document
                                        or "direct_url" in document):
         return shown_locations(document)
-    if isinstance(document, list) and all(isinstance(location, dict)
-                                          for location in document):
-        return document
     raise ValueError("expected an image with 'locations' or 'direct_url', "
                      "or a list of locations")
 

@@ -16,7 +16,6 @@ import webob
 from loc_strategy_filter.cmd.strategy_args import strategy_overrides
 from loc_strategy_filter.middleware import LocationStrategyFilter
 from loc_strategy_filter.redaction import redact_text
-from loc_strategy_filter_stub import StubImageAPI
 
 NAME = "serve"
 HELP = "run the filtered image API on a local WSGI server"
@@ -67,6 +66,9 @@ def build_pipeline(args):
     if args.paste_config:
         return deploy.loadapp(f"config:{os.path.abspath(args.paste_config)}",
                               global_conf=conf)
+    # The test double, imported here only: every other command (and the
+    # filter in a Glance process) runs without it.
+    from loc_strategy_filter_stub import StubImageAPI
     stub = StubImageAPI(data_dir=conf.pop("data_dir", None),
                         show_multiple_locations=True,
                         show_image_direct_url=True)

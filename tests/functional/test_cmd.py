@@ -54,6 +54,20 @@ def test_order_json_output_of_a_locations_list(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out) == IMAGE["locations"][::-1]
 
 
+@pytest.mark.parametrize("shape", ["image", "locations-list"])
+def test_order_leaves_out_entries_without_a_url_whatever_the_shape(
+        tmp_path, capsys, shape):
+    """One rule for an image and a bare list of its locations."""
+    locations = [{"metadata": {}}, IMAGE["locations"][0],
+                 {"url": None, "metadata": {}}]
+    path = tmp_path / "input.json"
+    path.write_text(json.dumps(dict(IMAGE, locations=locations)
+                               if shape == "image" else locations))
+    assert main(["order", str(path)]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        f"1. {FILE_URL}", f"best: {FILE_URL}"]
+
+
 @pytest.mark.parametrize("argv, status, message", [
     (["order", "{file}", "--strategy", "nearest"], 2, "nearest"),
     (["order", "{file}", "--strategy", "store_type",

@@ -773,26 +773,31 @@ def test_helpers_apply_the_http_rules(app):
 # A test double, not production
 
 NOT_THE_STUB = """
-import importlib, pkgutil, sys
+import contextlib, importlib, io, pkgutil, sys
 import loc_strategy_filter
+from loc_strategy_filter.cmd import main
 
 def walk(package):
     prefix = package.__name__ + "."
     for found in pkgutil.iter_modules(package.__path__, prefix):
-        if found.name != "loc_strategy_filter.cmd":
-            module = importlib.import_module(found.name)
-            if found.ispkg:
-                walk(module)
+        module = importlib.import_module(found.name)
+        if found.ispkg:
+            walk(module)
 
 walk(loc_strategy_filter)
+for command in ("download", "order", "serve"):
+    with contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.suppress(SystemExit):
+            main([command, "--help"])
 print(sorted(name for name in sys.modules
              if name.startswith("loc_strategy_filter_stub")))
 """
 
 
 def test_the_filter_never_imports_the_stub():
-    """Every module a Glance process may load (all but the command, whose
-    ``serve`` runs the stub) leaves the stub unimported."""
+    """Every module a Glance process may load, the command's included
+    (``download``, ``order``; ``serve`` until it runs the stub), and each
+    command's ``--help``, leave the stub unimported."""
     ran = subprocess.run([sys.executable, "-c", NOT_THE_STUB], check=True,
                          capture_output=True, text=True)
     assert ran.stdout.strip() == "[]"
