@@ -1,7 +1,7 @@
 import pytest
 
 from loc_strategy_filter.download.candidates import (
-    Candidate, best_location, candidates)
+    Candidate, best_location, candidates, deprioritised, ranked, readable)
 from loc_strategy_filter.download.failures import FailureMemory
 from loc_strategy_filter.download.record import RecordedBytes
 
@@ -94,3 +94,16 @@ def test_the_best_location_follows_the_failure_memory():
     memory.failed("rbd://pool/a")
     shown = image("rbd://pool/a", "file:///b")
     assert best_location(shown, list, memory) == shown["locations"][1]
+
+
+def test_one_ranking_gives_the_best_location_and_the_candidates():
+    """The filter ranks once: memory and readers apply to that ranking."""
+    memory = FailureMemory(60)
+    memory.failed("file:///b")
+    shown = image("rbd://pool/a", "file:///b", "file:///c")
+    ranking = ranked(shown, reversed_order)
+    assert [index for index, _ in ranking] == [2, 1, 0]
+    tried = deprioritised(ranking, memory, RECORDED)
+    assert [index for index, _ in tried] == [2, 0, 1]
+    assert [(c.index, c.url) for c in readable(tried, READERS)] == [
+        (2, "file:///c"), (1, "file:///b")]
