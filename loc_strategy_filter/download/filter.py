@@ -1,12 +1,11 @@
 """Image downloads that follow the strategy: steered, served, or passed on.
 
-Authorisation stays the upstream's. Steering asks the upstream itself to
-read from the best store. Serving reads a location only for the bytes the
-upstream's answer to the user's own request agreed to send (the rule is
-``authorisation.authorised_window``), and sends that answer on unchanged
-whenever the filter cannot do at least as well: when no location opens, or
-every location it may read failed lately. A body whose locations all fail
-part way continues from the upstream's own download of the bytes left.
+Steering asks the upstream itself to read from the best store. Serving
+reads a location only for the bytes ``authorisation`` allows, and sends the
+upstream's answer on unchanged whenever the filter cannot do at least as
+well: when no location opens, or every location it may read failed lately.
+A body whose locations all fail part way continues from the upstream's own
+download of the bytes left.
 """
 
 import dataclasses
@@ -15,25 +14,20 @@ import logging
 import urllib.parse
 from typing import Optional
 
-from loc_strategy_filter.download import body
-from loc_strategy_filter.download.authorisation import authorised_window
-from loc_strategy_filter.download.authorisation import refused
-from loc_strategy_filter.download.candidates import deprioritised
-from loc_strategy_filter.download.candidates import ranked
-from loc_strategy_filter.download.candidates import readable
+from loc_strategy_filter.download import authorisation, body
+from loc_strategy_filter.download.candidates import (
+    deprioritised, ranked, readable)
 from loc_strategy_filter.download.continuation import UpstreamContinuation
-from loc_strategy_filter.download.failover import FailoverStream
-from loc_strategy_filter.download.failover import NoReadableLocation
+from loc_strategy_filter.download.failover import (
+    FailoverStream, NoReadableLocation)
 from loc_strategy_filter.download.failures import FailureMemory
-from loc_strategy_filter.download.record import RecordedBytes
-from loc_strategy_filter.download.record import fetch_image
+from loc_strategy_filter.download.record import RecordedBytes, fetch_image
 from loc_strategy_filter.download.user_request import UserRequest
 from loc_strategy_filter.download.verify import Verified
 from loc_strategy_filter.locations import store_of
 from loc_strategy_filter.stores.http import VIA
-from loc_strategy_filter.upstream import FRAMING_HEADERS
-from loc_strategy_filter.upstream import HeldResponse
-from loc_strategy_filter.upstream import without_headers
+from loc_strategy_filter.upstream import (
+    FRAMING_HEADERS, HeldResponse, without_headers)
 
 LOG = logging.getLogger(__name__)
 
@@ -100,13 +94,12 @@ class DownloadFilter:
         """``serve``: the user's request first, the record only when its
         answer may let the filter serve."""
         held = HeldResponse(self.application, environ)
-        if refused(held):
+        if authorisation.refused(held):
             return held.forward(start_response)
         plan = self._planned(user_request, self._serve_plan)
         if plan is None:
             return held.forward(start_response)
-        return self._served(environ, start_response, held, user_request,
-                            plan)
+        return self._serve(environ, start_response, held, user_request, plan)
 
     def _steer_mode(self, environ, start_response, user_request):
         """``steer``: the upstream reads the best location's store."""
@@ -124,8 +117,7 @@ class DownloadFilter:
         if isinstance(plan, Steer):
             return self._steer(environ, start_response, user_request, plan)
         held = HeldResponse(self.application, environ)
-        return self._served(environ, start_response, held, user_request,
-                            plan)
+        return self._serve(environ, start_response, held, user_request, plan)
 
     def _planned(self, user_request, *plans):
         """The first plan that ``plans`` (each ``_Record`` -> a plan or
@@ -190,19 +182,13 @@ class DownloadFilter:
         LOG.info("Download steered to store %s", plan.store)
         return held.forward(start_response)
 
-    def _served(self, environ, start_response, held, user_request, plan):
-        """``plan`` served for the bytes ``held`` agreed to, else ``held``."""
-        window = authorised_window(user_request, held, plan.recorded.size)
+    def _serve(self, environ, start_response, held, user_request, plan):
+        """``plan``'s candidates in place of ``held``, the upstream's answer,
+        for the bytes it agreed to send; else, or when none opens, ``held``."""
+        window = authorisation.authorised_window(user_request, held,
+                                                 plan.recorded.size)
         if window is None:
             return held.forward(start_response)
-        return self._serve(environ, start_response, held, user_request, plan,
-                           window)
-
-    def _serve(self, environ, start_response, held, user_request, plan,
-               window):
-        """``window`` (an ``AuthorisedWindow``) from ``plan``'s candidates
-        in place of ``held``, the upstream's agreeing answer, which goes on
-        when none opens."""
         byte_range = window.byte_range
         try:
             stream = FailoverStream(
