@@ -6,8 +6,7 @@ none: the image API decides whether those may be downloaded at all.
 import dataclasses
 
 from loc_strategy_filter.locations import shown_locations
-from loc_strategy_filter.stores import Reader
-from loc_strategy_filter.stores import reader_for
+from loc_strategy_filter.stores import Reader, reader_for
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,9 +36,8 @@ def ranked(image, order):
 
 
 def deprioritised(ranking, memory, recorded=None):
-    """``ranking``'s pairs as a download tries them: those whose URL failed
-    lately (by ``memory``) last, and given ``recorded``, those whose bytes
-    were not those lately left out."""
+    """``ranking``'s pairs as a download tries them, by
+    ``memory.deprioritised``."""
     index_of = {id(location): index for index, location in ranking}
     kept = memory.deprioritised([location for _, location in ranking],
                                 recorded)
@@ -71,7 +69,6 @@ def best_location(image, order, memory=None, recorded=None):
 
 
 def candidates(image, order, readers, memory=None, recorded=None):
-    """The locations of ``image`` that ``readers`` allow, as ``Candidate``
-    objects in ``order``; given a failure ``memory``, those that failed
-    lately last, and those whose bytes were not ``recorded`` left out."""
+    """The ``Candidate`` objects of ``image`` that ``readers`` allow, in
+    ``order``, then by ``memory`` (if any) as ``deprioritised`` says."""
     return readable(_tried(image, order, memory, recorded), readers)

@@ -1,21 +1,19 @@
 """Reading an image's bytes from its best location, failing over to the next.
 
-A client trusts a body that ends cleanly, so a download ends either with
-exactly the bytes asked for or with a broken connection (an exception out of
-the body iterator). A location that fails part way is replaced by the next
-one, opened at the offset reached; when none is left, the upstream's own
-download may continue the body. The chunk that carries the last byte is held
-back until no byte came past it, so a wrong body always arrives short.
-Opening comes apart from streaming, before any header is sent, so that the
-caller can still send the upstream's own answer instead.
+A client trusts a body that ends cleanly, so a download ends with exactly
+the bytes asked for or broken (an exception out of the body iterator). A
+location that fails part way is replaced by the next, opened at the offset
+reached, and when none is left by the upstream's own download. The chunk
+carrying the last byte is held back until no byte came past it, so a wrong
+body always arrives short. Opening comes before any header is sent, so that
+the caller can still send the upstream's own answer instead.
 """
 
 import logging
 
 from loc_strategy_filter.download.failures import FailureMemory
 from loc_strategy_filter.download.verify import IntegrityError
-from loc_strategy_filter.locations import describe
-from loc_strategy_filter.locations import store_type_of
+from loc_strategy_filter.locations import describe, store_type_of
 from loc_strategy_filter.redaction import redact_url
 from loc_strategy_filter.stores import ReadFailed, ReadRefused, WrongObject
 
@@ -38,15 +36,11 @@ def _reason(error, url):
 class FailoverStream:
     """Bytes ``start`` up to ``stop`` (exclusive; None: the end) of the
     image whose record says ``recorded``, from the first of ``candidates``
-    that serves.
-
-    Failures are told to ``memory`` (None: remembered nowhere): a failed
-    read for the location, the wrong object for the location and
-    ``recorded``; behind a failure, one that failed lately is not waited
-    for. ``continuation(offset, stop)``, a source for the rest once no
-    location is left (or ``ReadFailed``), is tried once. Use:
-    ``open_first()``, iterate the stream (a WSGI body; ``verify.Verified``
-    around it checks a whole image), ``close()``.
+    that serves, then once from ``continuation(offset, stop)`` (a source,
+    or ``ReadFailed``). Failures are told to ``memory`` (None: nowhere): a
+    failed read for the location, the wrong object for the location and
+    ``recorded``. Use: ``open_first()``, iterate (a WSGI body;
+    ``verify.Verified`` around it checks a whole image), ``close()``.
     """
 
     def __init__(self, candidates, recorded, start=0, stop=None, *,
@@ -104,9 +98,9 @@ class FailoverStream:
     __iter__ = chunks
 
     def close(self):
-        """Release the open location; safe to call twice. Who served is
-        logged here once every byte went out: a server may stop iterating
-        when it has the bytes its Content-Length promised."""
+        """Release the open location; safe twice. Who served is logged here
+        once every byte went out: a server may stop iterating when it has
+        the bytes its Content-Length promised."""
         source, self._source = self._source, None
         if source is not None:
             source.close()

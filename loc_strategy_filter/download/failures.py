@@ -28,12 +28,7 @@ def digest(*parts):
 
 
 class FailureMemory:
-    """The failures of the last ``ttl_seconds``.
-
-    ``failed(url)`` remembers a read that failed (for every image);
-    ``failed(url, recorded)`` remembers bytes that were not the
-    ``record.RecordedBytes`` of an image (for that image only).
-    """
+    """The failures of the last ``ttl_seconds``."""
 
     def __init__(self, ttl_seconds, clock=time.monotonic, max_entries=10_000):
         self._ttl = ttl_seconds
@@ -44,6 +39,9 @@ class FailureMemory:
         self._failed_at = collections.OrderedDict()
 
     def failed(self, url, recorded=None):
+        """Reading ``url`` failed (for every image) or, given ``recorded``
+        (``record.RecordedBytes``), its bytes were not those (for that
+        image only)."""
         key = self._key(url, recorded)
         with self._lock:
             now = self._clock()
