@@ -29,9 +29,8 @@ class AuthorisedWindow:
 
 
 def refused(held):
-    """Whether ``held``, the upstream's answer to the user's own download,
-    lets the filter serve nothing of any image (it is no 200 or 206): then
-    the record need not even be read."""
+    """Whether ``held``, the upstream's answer to the user's download,
+    lets the filter serve nothing at all: then no record need be read."""
     return held.status_code not in _AGREEING
 
 

@@ -53,9 +53,8 @@ class Serve:
 
 @dataclasses.dataclass(frozen=True)
 class _Record:
-    """The image record the user is shown, what it says the bytes are, and
-    its locations ranked by the strategy, once: before (``ranking``) and
-    after (``tried``) the failure memory had its say."""
+    """The record the user is shown, its bytes, and its locations ranked
+    once: before (``ranking``) and after (``tried``) the failure memory."""
 
     image: dict
     recorded: Optional[RecordedBytes]
@@ -64,11 +63,10 @@ class _Record:
 
 
 class DownloadFilter:
-    """A WSGI filter of image downloads in front of ``application``.
+    """A WSGI filter of image downloads, by ``settings.download_mode``.
 
     It matches nothing itself: the middleware sends it the requests its
-    routes call downloads (``GET /v2/images/{id}/file``), and it follows
-    ``settings.download_mode`` for each.
+    routes call downloads (``GET /v2/images/{id}/file``).
     """
 
     def __init__(self, application, settings):

@@ -66,8 +66,7 @@ def content_range(start, stop, size):
 
 def parse_range(header, size):
     """What to send for ``header`` (None when absent) of an object of
-    ``size`` bytes: ``WholeBody``, ``ByteRange``, ``Unsatisfiable`` or
-    ``MultiRange``."""
+    ``size`` bytes: one of the four answers above."""
     specs = _byte_range_specs(header)
     if not specs:
         return WholeBody()

@@ -70,11 +70,10 @@ class Verifier:
 class Verified:
     """A WSGI body: ``chunks`` (closed with it) checked as they pass.
 
-    The chunk that carries the last recorded byte is held back until the
-    size and digests match, so that a wrong image always arrives short. A
-    mismatch raises ``IntegrityError``, told first to ``on_mismatch``
-    (a failover stream's ``wrong_bytes``, to blame the locations read).
-    """
+    The chunk carrying the last byte is held back until the size and
+    digests match, so that a wrong image always arrives short. A mismatch
+    raises ``IntegrityError``, told first to ``on_mismatch`` (a failover
+    stream's ``wrong_bytes``, to blame the locations read)."""
 
     def __init__(self, chunks, recorded, on_mismatch=None):
         self._chunks = chunks
