@@ -1,17 +1,15 @@
-"""A file location's bytes, sent by the server's ``wsgi.file_wrapper``.
+"""A file location's bytes, sent by ``wsgi.file_wrapper`` for sendfile.
 
-The server may use sendfile. The file's size was checked when it was opened,
-but its bytes never pass through the filter: no checksum or failover then.
+Its size was checked at open, but its bytes bypass the filter: no checksum,
+no failover.
 """
 
 BLOCK_SIZE = 1 << 20
 
 
 class _FileBody:
-    """The file-like object for ``wsgi.file_wrapper``: ``read`` never goes
-    past ``length`` bytes, and ``fileno`` (for sendfile) exists only for a
-    whole image: a server could sendfile past the end of a range.
-    """
+    """``read`` stops at ``length``; ``fileno`` exists only for a whole
+    image, as a server could sendfile past the end of a range."""
 
     def __init__(self, source, length, whole):
         self._source = source
@@ -31,8 +29,7 @@ class _FileBody:
 
 
 def file_body(environ, source, window):
-    """``window`` (a ``ranges.ByteRange``) of the open file of ``source``
-    by ``wsgi.file_wrapper``; None without a file or a file wrapper."""
+    """``window`` of ``source``'s file by the file wrapper, or None."""
     file_wrapper = environ.get("wsgi.file_wrapper")
     if file_wrapper is None or source.file_object is None:
         return None

@@ -1,6 +1,6 @@
-"""Which locations of an image a download reads, and in what order: one
-rule for the filter and the client. An image that is not ``active`` has
-none: the image API decides whether those may be downloaded at all.
+"""Which locations a download reads, in what order: one rule for the filter
+and the client. An image not ``active`` has none: the image API decides
+whether those may be downloaded at all.
 """
 
 import dataclasses
@@ -11,8 +11,7 @@ from loc_strategy_filter.stores import Reader, reader_for
 
 @dataclasses.dataclass(frozen=True)
 class Candidate:
-    """A location to read, with the reader that may read it; ``index`` is
-    its place in the image's own list, for logs."""
+    """A location, its reader, and its ``index`` in the image (for logs)."""
 
     index: int
     location: dict
@@ -24,9 +23,8 @@ class Candidate:
 
 
 def ranked(image, order):
-    """``(index, location)`` pairs of the locations ``image`` shows, in the
-    strategy's ``order``; none unless the image is active. The strategy runs
-    here, once for everything a download derives from its order."""
+    """``(index, location)`` pairs in ``order``: the strategy runs here,
+    once for all that a download derives from it."""
     if image.get("status") != "active":
         return []
     shown = shown_locations(image)
@@ -36,8 +34,7 @@ def ranked(image, order):
 
 
 def deprioritised(ranking, memory, recorded=None):
-    """``ranking``'s pairs as a download tries them, by
-    ``memory.deprioritised``."""
+    """``ranking`` as ``memory.deprioritised`` orders it."""
     index_of = {id(location): index for index, location in ranking}
     kept = memory.deprioritised([location for _, location in ranking],
                                 recorded)
@@ -45,8 +42,7 @@ def deprioritised(ranking, memory, recorded=None):
 
 
 def readable(ranking, readers):
-    """The locations of ``ranking``'s pairs that ``readers`` allow, as
-    ``Candidate`` objects in its order."""
+    """``ranking``'s pairs that ``readers`` allow, as ``Candidate``s."""
     found = []
     for index, location in ranking:
         reader = reader_for(readers, location["url"])
@@ -62,13 +58,11 @@ def _tried(image, order, memory, recorded):
 
 
 def best_location(image, order, memory=None, recorded=None):
-    """The location to read first, readable by the filter or not (steering
-    has the upstream read it), or None."""
+    """The location to try first, even one only the upstream can read."""
     return next((location for _, location
                  in _tried(image, order, memory, recorded)), None)
 
 
 def candidates(image, order, readers, memory=None, recorded=None):
-    """The ``Candidate`` objects of ``image`` that ``readers`` allow, in
-    ``order``, then by ``memory`` (if any) as ``deprioritised`` says."""
+    """What a download reads: the readable ones, in the order tried."""
     return readable(_tried(image, order, memory, recorded), readers)

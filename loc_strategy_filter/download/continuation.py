@@ -7,13 +7,9 @@ from loc_strategy_filter.upstream import HeldResponse
 
 
 class UpstreamContinuation:
-    """Bytes ``offset`` up to ``stop`` of the user's download of ``window``
-    (a ``ranges.ByteRange``), asked of the upstream again with a ``Range``:
-    a source for the failover stream (``bytes=offset-`` for a whole image).
-
-    Only a 206 of exactly those bytes, not content-coded, is read (else
-    ``ReadFailed``): anything else could splice other bytes into the body.
-    """
+    """Bytes ``offset`` up to ``stop`` of ``window``, asked of the upstream
+    again. Only a 206 of exactly those bytes, not content-coded, is read
+    (else ``ReadFailed``): anything else could splice other bytes in."""
 
     file_object = None
 

@@ -1,6 +1,5 @@
-"""An image's own record, fetched from the upstream as the user, and what it
-says the image's bytes are (``RecordedBytes``: the vocabulary of the
-candidates, the failure memory, verification and the client)."""
+"""An image's record, fetched as the user, and what it says its bytes are
+(``RecordedBytes``, for candidates, failures, verification and client)."""
 
 import dataclasses
 import json
@@ -14,8 +13,7 @@ LOG = logging.getLogger(__name__)
 
 @dataclasses.dataclass(frozen=True)
 class RecordedBytes:
-    """What an image's record says its bytes are: the part of a failure
-    that belongs to one image rather than to the location."""
+    """The part of a failure that is one image's, not the location's."""
 
     size: int
     checksum: Optional[str] = None
@@ -24,10 +22,8 @@ class RecordedBytes:
 
     @classmethod
     def of(cls, image, checksums=True):
-        """What ``image``'s record says (its size alone without
-        ``checksums``), or None when it gives no size. A field of another
-        type than Glance's (a size that is no integer, a digest that is no
-        string) says nothing: the record is the upstream's, any JSON."""
+        """None without a size; the size alone without ``checksums``. A
+        field not of Glance's type says nothing: the upstream's is any JSON."""
         size = image.get("size")
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             return None
@@ -41,9 +37,8 @@ def _text(value):
 
 
 def fetch_image(application, user_request):
-    """The image record the upstream shows this user, or None; a warning
-    when it fails (5xx) or is no image, so that an operator sees why the
-    download does not follow the strategy."""
+    """The record the upstream shows this user, or None; a 5xx or a
+    non-image warns, so an operator sees why the strategy is not followed."""
     environ = user_request.record_environ()
     path = environ["PATH_INFO"]
     held = HeldResponse(application, environ)

@@ -1,13 +1,10 @@
 """The user's request as it reached the filter, to ask the upstream again.
 
-Internal requests (the image record, a steered download, the continuation)
-are built from a copy taken before the upstream saw the user's request: WSGI
-frameworks write routing state into the environ they are given (a urlmap
-moves ``/v2`` into ``SCRIPT_NAME``), and a request built from that state is
-routed nowhere by a real Glance. They share only immutable values (CGI
-variables, HTTP headers with the user's credentials) and the identity
-objects of authentication middleware; webob's request attributes (Glance's
-``req.context``) are copied for each, so what the upstream sets stays there.
+Copied before the upstream sees it: frameworks write routing state into the
+environ (a urlmap moves ``/v2`` into ``SCRIPT_NAME``), and a real Glance
+routes a request built from that nowhere. Internal requests share only
+immutable values and the identity objects; webob's request attributes
+(``req.context``) are copied for each, so what the upstream sets stays put.
 """
 
 import io
@@ -26,8 +23,6 @@ _DOWNLOAD_HEADERS = ("HTTP_RANGE", "HTTP_IF_RANGE", "HTTP_IF_MATCH",
 
 
 class UserRequest:
-    """The user's download request as it reached the filter."""
-
     def __init__(self, environ):
         self._values = {key: value for key, value in environ.items()
                         if isinstance(value, str) and "." not in key}
@@ -46,8 +41,7 @@ class UserRequest:
         return self._values.get("QUERY_STRING", "")
 
     def header(self, cgi_name):
-        """A header of the user's request by its CGI name (``HTTP_RANGE``),
-        or None."""
+        """A header by its CGI name (``HTTP_RANGE``), or None."""
         return self._values.get(cgi_name)
 
     def record_environ(self):
@@ -58,8 +52,7 @@ class UserRequest:
         return self._fresh(record, self.path_info[:-len("/file")], "")
 
     def download_environ(self, query_string=None):
-        """A fresh GET of the user's download, its range and conditional
-        headers kept, with another ``query_string`` if given."""
+        """A fresh GET of the download, its range and conditions kept."""
         return self._fresh(dict(self._values), self.path_info,
                            self.query_string if query_string is None
                            else query_string)
