@@ -1,12 +1,10 @@
 """Reading an image's bytes from its best location, failing over to the next.
 
 A client trusts a body that ends cleanly, so a download ends with exactly
-the bytes asked for or broken (an exception out of the body iterator). A
-location that fails part way is replaced by the next, opened at the offset
-reached, and when none is left by the upstream's own download. The chunk
-carrying the last byte is held back until no byte came past it, so a wrong
-body always arrives short. Opening comes before any header is sent, so that
-the caller can still send the upstream's own answer instead.
+the bytes asked for or broken: a location failing part way gives way to the
+next at the offset reached, the last to the upstream's own download, and the
+last chunk waits until no byte came past it. Opening precedes any header,
+so the caller can still send the upstream's answer.
 """
 
 import logging
@@ -34,14 +32,9 @@ def _reason(error, url):
 
 
 class FailoverStream:
-    """Bytes ``start`` up to ``stop`` (exclusive; None: the end) of the
-    image whose record says ``recorded``, from the first of ``candidates``
-    that serves, then once from ``continuation(offset, stop)`` (a source,
-    or ``ReadFailed``). Failures are told to ``memory`` (None: nowhere): a
-    failed read for the location, the wrong object for the location and
-    ``recorded``. Use: ``open_first()``, iterate (a WSGI body;
-    ``verify.Verified`` around it checks a whole image), ``close()``.
-    """
+    """Bytes ``start`` up to ``stop`` (None: the end) of the image
+    ``recorded`` describes, from the first of ``candidates`` that serves,
+    then once ``continuation(offset, stop)``; failures go to ``memory``."""
 
     def __init__(self, candidates, recorded, start=0, stop=None, *,
                  image_id, memory=None, continuation=None):
@@ -61,8 +54,7 @@ class FailoverStream:
         self._continued_from = None  # the offset the continuation took over
         self._source = None
         self._complete = False  # every byte went out, not yet logged
-        #: How many locations failed so far.
-        self.failovers = 0
+        self.failovers = 0  # how many locations failed so far
 
     @property
     def served_by(self):
@@ -77,8 +69,7 @@ class FailoverStream:
         return self._source
 
     def chunks(self):
-        """The body: exactly the bytes asked for, or an exception part way
-        (``StreamBroken``, or ``IntegrityError`` for bytes past the end)."""
+        """Exactly the bytes asked for, or an exception part way."""
         if self._source is None:
             raise RuntimeError("open_first() has not opened a location")
         try:
@@ -98,9 +89,7 @@ class FailoverStream:
     __iter__ = chunks
 
     def close(self):
-        """Release the open location; safe twice. Who served is logged here
-        once every byte went out: a server may stop iterating when it has
-        the bytes its Content-Length promised."""
+        """Safe twice; logs here, as a server may stop at Content-Length."""
         source, self._source = self._source, None
         if source is not None:
             source.close()
@@ -109,8 +98,7 @@ class FailoverStream:
             self._log_served()
 
     def wrong_bytes(self, error):
-        """The body was not the image's: any location read may hold a bad
-        copy of this record (for another record, the right one)."""
+        """Each location read may hold a bad copy, of this record only."""
         self._complete = False
         for candidate in self._opened:
             self._memory.failed(candidate.url, self._recorded)
@@ -122,8 +110,7 @@ class FailoverStream:
         for candidate in self._candidates:
             if self.failovers and self._memory.recently_failed(
                     candidate.url, self._recorded):
-                # Behind a failure already, this download does not wait
-                # for one that failed lately too: the continuation is next.
+                # Failing over: do not wait on one that failed lately too.
                 LOG.debug("Image %s: location %s failed lately; not tried "
                           "again", self._image_id, candidate.index)
                 continue

@@ -1,14 +1,10 @@
-"""Remembering which locations failed lately, so downloads try them last:
-else every download of an image whose best location is down would first wait
-for it, and every download from a mirror of wrong bytes would break late.
+"""Which locations failed lately, so downloads try them last instead of
+waiting for a dead one or breaking late on a mirror of wrong bytes.
 
-A read refused by the network, timed out or broken is about the URL, for
-every image stored there. Bytes that were not the image's (a wrong size,
-checksum or hash) are about the URL *and* what the image's record says its
-bytes are: one image's bad record must not demote a URL other images share.
-Keys are digests, never URLs, so that the memory can move to a shared cache
-without copying credentials into it. It is shared by all requests of a
-filter, and bounded however many URLs fail.
+A failed read is about the URL, for every image there; wrong bytes (size,
+checksum, hash) are about the URL *and* the record, so one image's bad
+record never demotes a URL others share. Keys are digests, never URLs, so a
+shared cache would hold no credentials. Bounded, shared by a filter's calls.
 """
 
 import collections
@@ -21,8 +17,7 @@ from loc_strategy_filter.locations import url_of
 
 
 def digest(*parts):
-    """A cache key for ``parts`` (strings, numbers or None) that does not
-    show them: URLs may carry credentials."""
+    """A key for ``parts`` (strings, numbers or None) that hides them."""
     text = "\0".join("" if part is None else str(part) for part in parts)
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -39,9 +34,8 @@ class FailureMemory:
         self._failed_at = collections.OrderedDict()
 
     def failed(self, url, recorded=None):
-        """Reading ``url`` failed (for every image) or, given ``recorded``
-        (``record.RecordedBytes``), its bytes were not those (for that
-        image only)."""
+        """Reading ``url`` failed (for every image) or, given ``recorded``,
+        its bytes were not those (for that image only)."""
         key = self._key(url, recorded)
         with self._lock:
             now = self._clock()
@@ -50,15 +44,13 @@ class FailureMemory:
             self._forget_old(now)
 
     def recently_failed(self, url, recorded=None):
-        """Whether reading ``url`` failed lately or, given ``recorded``,
-        its bytes were not those lately."""
+        """Whether ``url`` failed lately, or its bytes did for ``recorded``."""
         with self._lock:
             return self._failure_of(url, recorded, self._clock()) is not None
 
     def deprioritised(self, locations, recorded=None):
-        """A new list of ``locations``, each group keeping its order: those
-        whose URL failed lately go last, and given ``recorded``, those whose
-        bytes were not those lately are left out."""
+        """A new list, order kept: URLs that failed lately go last, and those
+        whose bytes were not ``recorded``'s lately are left out."""
         with self._lock:
             now = self._clock()
             failures = [self._failure_of(url_of(location), recorded, now)

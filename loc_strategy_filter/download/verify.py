@@ -1,9 +1,6 @@
-"""Checking a whole image body against what Glance recorded for the image.
-
-A location can hold a stale, truncated or damaged copy, which its store
-serves without complaint; the image's size, ``checksum`` (MD5) and
-``os_hash_value`` catch it before the body ends cleanly. (A range has no
-checksum: the failover stream checks its length.)
+"""Checking a whole image body against what Glance recorded for it: a store
+serves a stale, truncated or damaged copy without complaint. (A range has
+no checksum: the failover stream checks its length.)
 """
 
 import functools
@@ -68,19 +65,15 @@ class Verifier:
 
 
 class Verified:
-    """A WSGI body: ``chunks`` (closed with it) checked as they pass.
-
-    The chunk carrying the last byte is held back until the size and
-    digests match, so that a wrong image always arrives short. A mismatch
-    raises ``IntegrityError``, told first to ``on_mismatch`` (a failover
-    stream's ``wrong_bytes``, to blame the locations read)."""
+    """A WSGI body of ``chunks``, the last held back until the size and
+    digests match, so a wrong image arrives short. A mismatch is told to
+    ``on_mismatch`` (to blame the locations read), then raised."""
 
     def __init__(self, chunks, recorded, on_mismatch=None):
         self._chunks = chunks
         self._size = recorded.size
         self._on_mismatch = on_mismatch
-        # Built here, not when iterated: a record it cannot check fails
-        # before any header is sent, while the caller can still fall back.
+        # Not lazily: a record it cannot check fails before any header.
         self._verifier = Verifier(recorded)
 
     def __iter__(self):
@@ -92,9 +85,8 @@ class Verified:
                     yield chunk
                     continue
                 if not held:
-                    # Checked before the next chunk is pulled: a failover
-                    # stream read to its end logs its location as having
-                    # served, so wrong bytes must be told to it first.
+                    # Before the next pull: a stream read to its end logs
+                    # that it served, so it must hear of wrong bytes first.
                     self._check(verifier)
                 held.append(chunk)
             self._check(verifier)
