@@ -1,10 +1,9 @@
 """Which bytes of an image the download filter may serve: the one rule.
 
-Authorisation is the upstream's (the ``download_image`` policy, membership,
-visibility, 416s), so only what it agreed to send to the user's own request
-is served: a 200 to a whole-image request, or a 206 with exactly the range
-asked for. Seeing the record is not enough: a user may show an image and not
-download it. Any other answer goes out as it is.
+Authorisation is the upstream's (``download_image`` policy, membership,
+visibility, 416s): only what it agreed to send to the user's own request is
+served, a 200 to a whole-image request or a 206 of exactly the range asked.
+Seeing the record is not enough: a user may show an image, not download it.
 """
 
 import dataclasses

@@ -1,7 +1,6 @@
 """A file location's bytes, sent by ``wsgi.file_wrapper`` for sendfile.
 
-Its size was checked at open, but its bytes bypass the filter: no checksum,
-no failover.
+Checked for size at open, its bytes bypass checksums and failover.
 """
 
 BLOCK_SIZE = 1 << 20

@@ -1,6 +1,5 @@
 """Which locations a download reads, in what order: one rule for the filter
-and the client. An image not ``active`` has none: the image API decides
-whether those may be downloaded at all.
+and the client. An image not ``active`` has none: the API decides on those.
 """
 
 import dataclasses
@@ -23,8 +22,7 @@ class Candidate:
 
 
 def ranked(image, order):
-    """``(index, location)`` pairs in ``order``: the strategy runs here,
-    once for all that a download derives from it."""
+    """``(index, location)`` pairs in ``order``: the strategy's one run."""
     if image.get("status") != "active":
         return []
     shown = shown_locations(image)

@@ -1,11 +1,8 @@
 """Image downloads that follow the strategy: steered, served, or passed on.
 
-Steering asks the upstream itself to read from the best store. Serving
-reads a location only for the bytes ``authorisation`` allows, and sends the
-upstream's answer on unchanged whenever the filter cannot do at least as
-well: when no location opens, or every location it may read failed lately.
-A body whose locations all fail part way continues from the upstream's own
-download of the bytes left.
+Steering has the upstream read the best store. Serving reads a location for
+the bytes ``authorisation`` allows only, and sends the upstream's answer on
+whenever it cannot do as well: no location opens, or all failed lately.
 """
 
 import dataclasses
@@ -53,8 +50,7 @@ class Serve:
 
 @dataclasses.dataclass(frozen=True)
 class _Record:
-    """The record the user is shown, its bytes, and its locations ranked
-    once: before (``ranking``) and after (``tried``) the failure memory."""
+    """The record, ranked once: ``ranking``, then ``tried`` after failures."""
 
     image: dict
     recorded: Optional[RecordedBytes]
@@ -63,11 +59,8 @@ class _Record:
 
 
 class DownloadFilter:
-    """A WSGI filter of image downloads, by ``settings.download_mode``.
-
-    It matches nothing itself: the middleware sends it the requests its
-    routes call downloads (``GET /v2/images/{id}/file``).
-    """
+    """A WSGI filter of image downloads. It matches nothing itself: the
+    middleware's routes choose what reaches it."""
 
     def __init__(self, application, settings):
         self.application = application
@@ -79,8 +72,7 @@ class DownloadFilter:
         if (mode == "off" or VIA in environ.get("HTTP_VIA", "")
                 or "HTTP_IF_RANGE" in environ):
             return self.application(environ, start_response)
-        # Taken before the upstream sees the user's request, and writes
-        # its routing state into that environ.
+        # Before the upstream writes its routing state into ``environ``.
         user_request = UserRequest(environ)
         if mode == "serve":
             return self._serve_mode(environ, start_response, user_request)
@@ -89,8 +81,7 @@ class DownloadFilter:
         return self._auto_mode(environ, start_response, user_request)
 
     def _serve_mode(self, environ, start_response, user_request):
-        """``serve``: the user's request first, the record only when its
-        answer may let the filter serve."""
+        """``serve``: the user's request first; the record if it agreed."""
         held = HeldResponse(self.application, environ)
         if authorisation.refused(held):
             return held.forward(start_response)
@@ -107,8 +98,7 @@ class DownloadFilter:
         return self._steer(environ, start_response, user_request, plan)
 
     def _auto_mode(self, environ, start_response, user_request):
-        """``auto``: the record first; steer when the best location names
-        its store, else serve."""
+        """``auto``: steer if the best location names a store, else serve."""
         plan = self._planned(user_request, self._steer_plan, self._serve_plan)
         if plan is None:
             return self.application(environ, start_response)
@@ -118,8 +108,7 @@ class DownloadFilter:
         return self._serve(environ, start_response, held, user_request, plan)
 
     def _planned(self, user_request, *plans):
-        """The first plan that ``plans`` (each ``_Record`` -> a plan or
-        None) make of the image's record, or None."""
+        """The first plan ``plans`` (``_Record`` -> plan or None) make."""
         try:
             record = self._record(user_request)
             if record is None:
@@ -140,14 +129,12 @@ class DownloadFilter:
                        deprioritised(ranking, self.failures, recorded))
 
     def _steer_plan(self, record):
-        """``Steer`` to the store the best location names, or None."""
         best = next((location for _, location in record.tried), None)
         store = store_of(best)
         return Steer(store) if store else None
 
     def _serve_plan(self, record):
-        """``Serve`` from the locations the readers allow, or None when
-        none is left to try or the record gives no bytes to check."""
+        """``Serve`` the readable locations, or None if none is worth it."""
         recorded = record.recorded
         if recorded is None or recorded.size == 0:
             return None  # no bytes the filter could check
@@ -155,8 +142,6 @@ class DownloadFilter:
         if all(self.failures.recently_failed(candidate.url, recorded)
                for candidate in found):
             if readable(record.ranking, self.settings.readers):
-                # Why a download is not served, for an operator waiting
-                # for the TTL to pass.
                 LOG.warning("Image %s: every location the filter may read "
                             "failed in the last %s seconds; the upstream's "
                             "own answer is sent", record.image["id"],
@@ -181,8 +166,7 @@ class DownloadFilter:
         return held.forward(start_response)
 
     def _serve(self, environ, start_response, held, user_request, plan):
-        """``plan``'s candidates in place of ``held``, the upstream's answer,
-        for the bytes it agreed to send; else, or when none opens, ``held``."""
+        """``plan`` for the bytes ``held`` agreed to send, else ``held``."""
         window = authorisation.authorised_window(user_request, held,
                                                  plan.recorded.size)
         if window is None:

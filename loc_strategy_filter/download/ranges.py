@@ -1,10 +1,6 @@
-"""Which bytes a download asks for: its ``Range`` header, read against the
-image's size (RFC 9110, section 14).
-
-The answer says how to respond: the whole image (200), one range (206),
-nothing (416), or several ranges, which are left to the upstream. A header
-that cannot be parsed, or counts in a unit other than bytes, is ignored and
-the whole image is sent, as the RFC allows.
+"""A download's ``Range`` header read against the image's size (RFC 9110,
+section 14): a header that cannot be parsed, or counts in another unit than
+bytes, is ignored and the whole image sent, as the RFC allows.
 """
 
 import dataclasses
@@ -13,8 +9,7 @@ import re
 _OWS = " \t"
 # [0-9], not \d: str.isdigit() and \d also accept non-ASCII digits.
 _RANGE_SPEC = re.compile(r"([0-9]*)[ \t]*-[ \t]*([0-9]*)")
-# A number this long is beyond any object's size. Capping it keeps int()
-# away from huge strings (which Python refuses past 4300 digits).
+# Beyond any size; keeps int() off huge strings (refused past 4300 digits).
 _MAX_DIGITS = 20
 _BEYOND_ANY_SIZE = 10 ** _MAX_DIGITS
 
@@ -26,8 +21,7 @@ class WholeBody:
 
 @dataclasses.dataclass(frozen=True)
 class ByteRange:
-    """Bytes ``start`` up to ``stop`` (exclusive) of an object of ``size``
-    bytes: one satisfiable range, for a 206."""
+    """One satisfiable range: bytes ``start`` up to ``stop`` (exclusive)."""
 
     start: int
     stop: int
@@ -59,22 +53,19 @@ class MultiRange:
 
 
 def content_range(start, stop, size):
-    """The ``Content-Range`` of a 206 carrying bytes ``start`` up to
-    ``stop`` (exclusive) of an object of ``size`` bytes."""
+    """A 206's ``Content-Range`` of bytes ``start`` to ``stop`` (exclusive)."""
     return f"bytes {start}-{stop - 1}/{size}"
 
 
 def parse_range(header, size):
-    """What to send for ``header`` (None when absent) of an object of
-    ``size`` bytes: one of the four answers above."""
+    """What to send for ``header`` (None: absent): one of the four above."""
     specs = _byte_range_specs(header)
     if not specs:
         return WholeBody()
     if len(specs) > 1:
         return MultiRange()
     first, last = specs[0]
-    # A 206 cannot describe part of nothing: its Content-Range would have to
-    # end at byte -1.
+    # A 206 cannot describe part of nothing: it would end at byte -1.
     if size == 0:
         return Unsatisfiable(size)
     if first is None:  # suffix range: the last ``last`` bytes
@@ -88,8 +79,7 @@ def parse_range(header, size):
 
 
 def _byte_range_specs(header):
-    """``[(first, last), ...]`` of a valid bytes range header, either number
-    None when absent; None for any other header."""
+    """``[(first, last), ...]`` (None where absent), or None if invalid."""
     if header is None:
         return None
     unit, equals, range_set = header.partition("=")

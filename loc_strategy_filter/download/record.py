@@ -22,8 +22,7 @@ class RecordedBytes:
 
     @classmethod
     def of(cls, image, checksums=True):
-        """None without a size; the size alone without ``checksums``. A
-        field not of Glance's type says nothing: the upstream's is any JSON."""
+        """A wrongly typed field says nothing: the record may be any JSON."""
         size = image.get("size")
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             return None

@@ -11,7 +11,6 @@ import io
 
 # Objects earlier filters put in the environ to say who the user is.
 _IDENTITY_KEYS = ("keystone.token_info", "keystone.token_auth")
-# Where webob keeps attributes set on a request (``req.context = ...``).
 _REQUEST_ATTRS = "webob.adhoc_attrs"
 _WSGI_KEYS = ("wsgi.version", "wsgi.url_scheme", "wsgi.errors",
               "wsgi.multithread", "wsgi.multiprocess", "wsgi.run_once")

@@ -65,9 +65,8 @@ class Verifier:
 
 
 class Verified:
-    """A WSGI body of ``chunks``, the last held back until the size and
-    digests match, so a wrong image arrives short. A mismatch is told to
-    ``on_mismatch`` (to blame the locations read), then raised."""
+    """A WSGI body whose last chunk waits for the size and digests to match,
+    so a wrong image arrives short; ``on_mismatch`` hears a mismatch first."""
 
     def __init__(self, chunks, recorded, on_mismatch=None):
         self._chunks = chunks
