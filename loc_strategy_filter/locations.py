@@ -83,3 +83,46 @@ def describe(index, location):
     kind = f"{store_type_of(url) or 'unknown'} store"
     return (f"location {index} ({kind}{f' {store!r}' if store else ''}, "
             f"{redact_url(url)})")
+
+
+def ordered_stores(stores, locations):
+    """Glance's ``stores`` value of an image (store ids joined by commas, in
+    the order of its locations) in the order of ``locations``, or ``stores``
+    itself when it is not a string of non-empty ids.
+
+    Glance joins each location's ``metadata["store"]`` in turn, repeats
+    included; so does this, but it takes only ids that ``stores`` lists, as
+    many times as it lists them, and puts the listed ids no location names
+    last, in their order: it never adds or drops an id.
+    """
+    if not isinstance(stores, str) or not stores:
+        return stores
+    listed = stores.split(",")
+    if "" in listed:
+        return stores
+    left = dict.fromkeys(listed, 0)
+    for store in listed:
+        left[store] += 1
+    ordered = []
+    for location in locations:
+        store = _raw_store(location)
+        if left.get(store):
+            left[store] -= 1
+            ordered.append(store)
+    # The ids left over: the last listings of each, in their order.
+    skipped = {store: listed.count(store) - count
+               for store, count in left.items()}
+    for store in listed:
+        if skipped[store]:
+            skipped[store] -= 1
+        else:
+            ordered.append(store)
+    return ",".join(ordered)
+
+
+def _raw_store(location):
+    """``metadata["store"]`` as Glance joins it into ``stores`` (untrimmed),
+    or None when it is no string."""
+    metadata = location.get("metadata") if isinstance(location, dict) else None
+    store = metadata.get("store") if isinstance(metadata, dict) else None
+    return store if isinstance(store, str) else None

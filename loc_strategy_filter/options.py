@@ -49,21 +49,33 @@ Remove ``locations`` from image responses after using them.
 
 The filter chooses ``direct_url`` from the locations the image API shows it,
 then removes them, so that end users see the best location's URL (if the
-image API shows ``direct_url``) but never the list.
+image API shows ``direct_url``) but never the list. The location API
+(``GET /v2/images/{id}/locations``), Glance's way for services to read
+locations that users do not see, is still answered, in strategy order.
 
 Possible values:
-    * True: users never see ``locations``.
+    * True: image responses never show ``locations``; an image response, or
+      a location API answer, that the filter cannot check is refused (502).
     * False: users see ``locations`` in strategy order whenever the image API
       shows them.
 
 Related options:
     * Glance's ``show_multiple_locations`` and ``show_image_direct_url``.
+    * Glance's ``fetch_image_location`` policy, which says who may call the
+      location API.
 
 Security note:
     Location URLs can reveal a deployment's storage back ends and, for some
     stores, credentials (OSSN-0065, OSSN-0090). Where the image API must show
     locations for the filter to order them, set this option so that users
-    do not see them.
+    do not see them. The location API is not hidden: Glance answers it only
+    to callers its ``fetch_image_location`` policy allows (services by
+    default, ``role:service`` or ``role:admin``), who need the locations
+    (Cinder and Nova read them there), and the filter only reorders what
+    Glance chose to show them. It adds no location and allows no caller:
+    keep that policy service-only. An answer of that API that is not a list
+    of locations is refused all the same, as the filter cannot tell what it
+    shows.
 """),
     cfg.StrOpt(
         "download_mode",

@@ -1,7 +1,9 @@
 """The filter's response half: image JSON answers in strategy order.
 
-Image show, list, create and update answer with the images' locations, so
-their JSON is held and rewritten (``rewrite``) before it goes on. Whatever
+Image show, list, create and update answer with the images' locations, and
+the location API with a bare list of them (each call's ``shape`` in
+``routes.ImageCall``), so their JSON is held and rewritten (``rewrite``)
+before it goes on. Whatever
 the filter has no business with goes on untouched and unread: the
 upstream's iterable itself (behind the one chunk it had to take from an
 application that starts its response only when iterated).
@@ -16,9 +18,6 @@ from loc_strategy_filter.upstream import HeldResponse
 
 LOG = logging.getLogger(__name__)
 
-_REWRITTEN_CALLS = frozenset((routes.ImageCall.SHOW, routes.ImageCall.LIST,
-                              routes.ImageCall.CREATE,
-                              routes.ImageCall.UPDATE))
 # The body is the filter's own after a rewrite: the upstream's framing and
 # digests describe bytes no longer sent.
 _DROPPED_AFTER_REWRITE = upstream.FRAMING_HEADERS | upstream.CONTENT_HEADERS
@@ -53,8 +52,8 @@ def _refuse(start_response):
 
 
 class ImageResponseFilter:
-    """A WSGI filter that rewrites the JSON answers of image show, list,
-    create and update from ``application``.
+    """A WSGI filter that rewrites the JSON answers of the calls whose
+    answer holds locations (a ``shape``) from ``application``.
 
     With ``hide_locations`` it fails closed: the upstream is asked for an
     uncompressed body, a compressed or unparseable one is answered with
@@ -67,7 +66,7 @@ class ImageResponseFilter:
 
     def __call__(self, environ, start_response):
         call = routes.image_call(environ)
-        if call not in _REWRITTEN_CALLS:
+        if call is None or call.shape is None:
             return self.application(environ, start_response)
         return self.respond(call, environ, start_response)
 
@@ -111,13 +110,13 @@ class ImageResponseFilter:
         """The new body, or None to send the upstream's unchanged.
 
         With ``hide_locations`` a body the strategy cannot be applied to
-        still loses its locations, and one the rewriter does not understand
-        raises ``UnusableBody`` (fail closed).
+        still loses its images' locations, and one the rewriter does not
+        understand raises ``UnusableBody`` (fail closed).
         """
         if not body:
             return None
         try:
-            return rewrite.rewrite_body(body, call, self.settings)
+            return rewrite.rewrite_body(body, call.shape, self.settings)
         except rewrite.UnusableBody as exc:
             LOG.warning("Image %s response for %s: %s", call.value,
                         environ.get("PATH_INFO"), exc)
@@ -127,7 +126,7 @@ class ImageResponseFilter:
             LOG.exception("Image %s response for %s: the strategy failed",
                           call.value, environ.get("PATH_INFO"))
             if self.settings.hide_locations:
-                return rewrite.without_locations(body, call)
+                return rewrite.hidden_unordered(body, call.shape)
         LOG.warning("Image %s response for %s passed through unchanged",
                     call.value, environ.get("PATH_INFO"))
         return None

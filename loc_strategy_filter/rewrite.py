@@ -1,12 +1,17 @@
-"""Rewriting the images in an image API JSON body.
+"""Rewriting the locations in an image API JSON body.
 
 Bytes in, bytes out, away from the WSGI plumbing (``responses``), so that
 what the rewriter understands, and how ``hide_locations`` fails closed, is
-decided in one place: ``rewrite_body``.
+decided in one place: ``rewrite_body``, with one handling per body shape
+(``HANDLINGS``, over ``routes.Shape``).
 """
 
 import json
 import logging
+import typing
+
+from loc_strategy_filter.locations import ordered_stores
+from loc_strategy_filter.routes import Shape
 
 LOG = logging.getLogger(__name__)
 
@@ -51,9 +56,11 @@ def _serialised(document):
         raise UnusableBody("JSON nested too deeply to write") from None
 
 
-def _images_of(document, call):
-    """The images of a body, as the table of image calls places them."""
-    if call.is_list:
+def images_of(document, shape):
+    """The images of a body of an image ``shape`` (``routes.Shape.IMAGE`` or
+    ``IMAGES``); raises ``UnusableBody`` when they are not JSON objects
+    where Glance puts them."""
+    if shape is Shape.IMAGES:
         images = document.get("images") if isinstance(document, dict) else None
         if not isinstance(images, list):
             raise UnusableBody("'images' is not a list")
@@ -65,10 +72,9 @@ def _images_of(document, call):
     return images
 
 
-def _checked_locations(image):
-    """The image's ``locations``; raises ``UnusableBody`` unless they are a
-    list of objects with a string ``url``."""
-    locations = image["locations"]
+def _checked(locations):
+    """``locations``; raises ``UnusableBody`` unless they are a list of
+    objects with a string ``url``."""
     if not isinstance(locations, list):
         raise UnusableBody("'locations' is not a list")
     for index, location in enumerate(locations):
@@ -79,11 +85,15 @@ def _checked_locations(image):
 
 
 def rewrite_image(image, settings):
-    """Rewrite one image dict in place; True when it changed."""
+    """Rewrite one image dict in place; True when it changed.
+
+    Every image of every image-shaped answer comes here, with or without
+    ``locations``.
+    """
     if "locations" not in image:
         return False
     try:
-        locations = _checked_locations(image)
+        locations = _checked(image["locations"])
     except UnusableBody as exc:
         if not settings.hide_locations:
             raise
@@ -96,6 +106,10 @@ def rewrite_image(image, settings):
     if ordered and image.get("direct_url", ordered[0]["url"]) != ordered[0]["url"]:
         image["direct_url"] = ordered[0]["url"]
         changed = True
+    if changed and "stores" in image:
+        stores = ordered_stores(image["stores"], ordered)
+        changed = stores != image["stores"] or changed
+        image["stores"] = stores
     if settings.hide_locations:
         del image["locations"]
         return True
@@ -112,42 +126,89 @@ def _hidden(document, body):
     return None if new_body == body else new_body
 
 
-def rewrite_body(body, call, settings):
-    """The rewritten body, or None when it needs no change.
-
-    ``locations`` are put in strategy order and ``direct_url`` points at the
-    first of them; nothing the upstream did not show is ever added.
-
-    The body is understood when it is strict JSON (no ``NaN`` or
-    ``Infinity``, no number beyond a float's range, nested no deeper than
-    Python's recursion limit) of the shape Glance gives it: one image, a
-    JSON object, for show, create and update; a JSON object whose
-    ``images`` is a list of JSON objects for list; and in an image,
-    ``locations`` a list of objects with a string ``url``. Any other body
-    raises ``UnusableBody``.
-
-    With ``hide_locations`` an image's ``locations`` are removed even when
-    they are unusable, and the body must not hold a ``locations`` key
-    anywhere else (an image where none is expected): such a body raises
-    ``UnusableBody`` too, so that it is never sent.
-    """
-    document = _parsed(body)
+def _rewrite_images(document, body, shape, settings):
     changed = False
-    for image in _images_of(document, call):
+    for image in images_of(document, shape):
         changed = rewrite_image(image, settings) | changed
     if settings.hide_locations:
         return _hidden(document, body)
     return _serialised(document) if changed else None
 
 
-def without_locations(body, call):
-    """``body`` with ``locations`` removed from every image in it.
-
-    The fail-closed path of ``hide_locations``, for when the strategy could
-    not be applied. Raises ``UnusableBody`` when the body cannot be
-    understood.
-    """
-    document = _parsed(body)
-    for image in _images_of(document, call):
+def _images_unordered(document, body, shape):
+    for image in images_of(document, shape):
         image.pop("locations", None)
     return _hidden(document, body)
+
+
+def _rewrite_location_list(document, body, shape, settings):
+    # With hide_locations too: this API is for services (see the option).
+    locations = _checked(document)
+    ordered = settings.order(locations)
+    return None if ordered == locations else _serialised(ordered)
+
+
+def _location_list_unordered(document, body, shape):
+    _checked(document)
+    return None
+
+
+class _Handling(typing.NamedTuple):
+    """How the rewriter treats the bodies of one shape: ``rewrite`` applies
+    the strategy, ``unordered`` is what hide_locations sends when the
+    strategy failed; both take ``(document, body, shape)``, ``rewrite``
+    the settings too, and return the new body or None."""
+
+    rewrite: typing.Callable
+    unordered: typing.Callable
+
+
+#: The rewriter's handling of each ``routes.Shape``; a shape not here is
+#: unusable, so that hide_locations fails closed on it.
+HANDLINGS = {
+    Shape.IMAGE: _Handling(_rewrite_images, _images_unordered),
+    Shape.IMAGES: _Handling(_rewrite_images, _images_unordered),
+    Shape.LOCATIONS: _Handling(_rewrite_location_list,
+                               _location_list_unordered),
+}
+
+
+def _no_handling(shape):
+    raise UnusableBody(f"no handling for a body of shape {shape!r}")
+
+
+def rewrite_body(body, shape, settings):
+    """The rewritten body, or None when it needs no change.
+
+    ``locations`` are put in strategy order, ``direct_url`` points at the
+    first of them and ``stores`` follows them; nothing the upstream did not
+    show is ever added.
+
+    The body is understood when it is strict JSON (no ``NaN`` or
+    ``Infinity``, no number beyond a float's range, nested no deeper than
+    Python's recursion limit) of the ``shape`` Glance gives it (see
+    ``routes.Shape``): one image, a JSON object, for show, create and
+    update; a JSON object whose ``images`` is a list of JSON objects for
+    list; a list of locations for the location API; and ``locations``, in an
+    image or as the body, a list of objects with a string ``url``. Any other
+    body, or a shape with no handling here, raises ``UnusableBody``.
+
+    With ``hide_locations`` an image's ``locations`` are removed even when
+    they are unusable, and an image body must not hold a ``locations`` key
+    anywhere else (an image where none is expected): such a body raises
+    ``UnusableBody`` too, so that it is never sent. A bare location list is
+    still ordered and sent: Glance's policy gives it to services only.
+    """
+    handling = HANDLINGS.get(shape) or _no_handling(shape)
+    return handling.rewrite(_parsed(body), body, shape, settings)
+
+
+def hidden_unordered(body, shape):
+    """What hide_locations sends when the strategy could not be applied:
+    ``body`` with ``locations`` removed from every image in it, or a bare
+    location list as it came. None when that is ``body`` itself.
+
+    Raises ``UnusableBody`` when the body cannot be understood.
+    """
+    handling = HANDLINGS.get(shape) or _no_handling(shape)
+    return handling.unordered(_parsed(body), body, shape)

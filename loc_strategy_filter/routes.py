@@ -1,4 +1,11 @@
-"""Recognising the image API requests whose responses the filter rewrites.
+"""Recognising the image API requests the filter acts on, and where their
+answers hold locations.
+
+``ImageCall`` is the one table: each call the filter recognises names the
+``Shape`` of its JSON answer, so a call cannot be added without saying
+where its locations sit, and the rewriter (``rewrite``) has one handling per
+shape. Every image of an image-shaped answer goes through one function,
+``rewrite.rewrite_image``, whether the image shows ``locations`` or not.
 
 The filter may sit in front of the whole API (it sees ``/v2/images/...``) or
 inside the v2 app (``SCRIPT_NAME`` ends in ``/v2``, ``PATH_INFO`` is
@@ -8,23 +15,37 @@ inside the v2 app (``SCRIPT_NAME`` ends in ``/v2``, ``PATH_INFO`` is
 import enum
 
 
+class Shape(enum.Enum):
+    """Where the JSON answer of a call holds locations."""
+
+    IMAGE = "one image"
+    IMAGES = "a list of images"
+    LOCATIONS = "a bare list of locations"
+
+
 class ImageCall(enum.Enum):
-    """A request the filter acts on: one whose JSON answer holds one image
-    or a list of them, or an image download."""
+    """A request the filter acts on, with the ``shape`` of its answer: None
+    for a download, whose body is image data, not JSON."""
 
-    SHOW = "show"
-    LIST = "list"
-    CREATE = "create"
-    UPDATE = "update"
-    DOWNLOAD = "download"
+    SHOW = ("show", Shape.IMAGE)
+    LIST = ("list", Shape.IMAGES)
+    CREATE = ("create", Shape.IMAGE)
+    UPDATE = ("update", Shape.IMAGE)
+    # Glance API 2.17+; service-only by Glance's fetch_image_location policy.
+    LOCATIONS = ("locations", Shape.LOCATIONS)
+    DOWNLOAD = ("download", None)
 
-    @property
-    def is_list(self):
-        return self is ImageCall.LIST
+    def __new__(cls, name, shape):
+        call = object.__new__(cls)
+        call._value_ = name
+        call.shape = shape
+        return call
 
 
 _COLLECTION_CALLS = {"GET": ImageCall.LIST, "POST": ImageCall.CREATE}
 _MEMBER_CALLS = {"GET": ImageCall.SHOW, "PATCH": ImageCall.UPDATE}
+_SUBRESOURCE_CALLS = {("file", "GET"): ImageCall.DOWNLOAD,
+                      ("locations", "GET"): ImageCall.LOCATIONS}
 
 
 def _images_path(environ):
@@ -51,6 +72,6 @@ def image_call(environ):
     image_id, sep, tail = rest[1:].partition("/")
     if not sep:
         return _MEMBER_CALLS.get(method)
-    if image_id and tail == "file" and method == "GET":
-        return ImageCall.DOWNLOAD
-    return None
+    if not image_id:
+        return None
+    return _SUBRESOURCE_CALLS.get((tail, method))

@@ -8,6 +8,12 @@ app may be mounted at the root (it routes ``/v2/images...``) or below a
 whose root maps only ``/v2`` to the image API, images are found nowhere else:
 ``/images/...`` at the root is not an image route, so it cannot show locations
 past a filter that acts on ``/v2/images...`` only.
+
+The location API (``GET /v2/images/{id}/locations``) shows every location
+whatever the switches, as Glance's does, to the callers Glance's default
+``fetch_image_location`` policy allows: the stub models no policy file and
+no owner, only the roles of the ``X-Roles`` header (``service`` or
+``admin``); without them it answers 403.
 """
 
 import io
@@ -40,7 +46,11 @@ _ROUTES = tuple((re.compile(pattern), methods) for pattern, methods in (
     (r"/v2/images/([^/]+)",
      {"GET": "_show", "PATCH": "_update", "DELETE": "_delete"}),
     (r"/v2/images/([^/]+)/file", {"GET": "_download", "PUT": "_upload"}),
+    (r"/v2/images/([^/]+)/locations", {"GET": "_locations"}),
 ))
+# Who Glance's default fetch_image_location policy lets read the location
+# API (its rule service_api: role:service or role:admin).
+LOCATION_READERS = frozenset(("service", "admin"))
 
 
 def _routed_path(req):
@@ -72,6 +82,12 @@ def _require_content_type(req, expected):
         raise exc.HTTPUnsupportedMediaType(
             explanation=f"Content type {req.content_type or 'none'} is not "
                         f"supported here; use {expected}.")
+
+
+def _roles(req):
+    """The caller's roles, as keystonemiddleware hands them to Glance."""
+    return {role.strip().lower()
+            for role in req.headers.get("X-Roles", "").split(",")}
 
 
 def _limit(req):
@@ -137,7 +153,7 @@ class StubImageAPI:
 
     def _shown(self, record):
         return images.to_json(record, self.show_multiple_locations,
-                              self.show_image_direct_url)
+                              self.show_image_direct_url, self.multi_store)
 
     @webob.dec.wsgify
     def __call__(self, req):
@@ -201,6 +217,15 @@ class StubImageAPI:
             raise exc.HTTPForbidden(explanation="It's not allowed to update "
                                     "locations if locations are invisible.")
         return _json(self._patch(image_id, changes))
+
+    def _locations(self, req, image_id):
+        """The location API (Glance 2.17+): every location, whatever the
+        show switches, to the callers the policy allows; 404 comes first."""
+        record = self.catalog.get(image_id)
+        if not _roles(req) & LOCATION_READERS:
+            raise exc.HTTPForbidden(explanation="You are not authorized to "
+                                    "complete fetch_image_location action.")
+        return _json(record["locations"])
 
     def _delete(self, req, image_id):
         self.catalog.remove(image_id, check=images.refuse_delete)

@@ -116,11 +116,13 @@ def new_image(fields):
     return record
 
 
-def to_json(record, show_locations, show_direct_url):
+def to_json(record, show_locations, show_direct_url, multi_store=False):
     """The image as Glance v2 shows it under the two location switches.
 
     ``direct_url`` is naively the first location's URL: a filter in front
-    that reorders locations then visibly changes it.
+    that reorders locations then visibly changes it. A multi-store Glance
+    adds ``stores``, each location's store joined in their order, whatever
+    the switches show.
     """
     shown = {key: value for key, value in record.items() if key != "locations"}
     path = f"/v2/images/{record['id']}"
@@ -131,4 +133,10 @@ def to_json(record, show_locations, show_direct_url):
         shown["locations"] = locations
     if show_direct_url and locations:
         shown["direct_url"] = locations[0]["url"]
+    # Glance joins every truthy store (and fails on one that is no string).
+    stores = [store for store in (location["metadata"].get("store")
+                                  for location in locations)
+              if isinstance(store, str) and store]
+    if multi_store and stores:
+        shown["stores"] = ",".join(stores)
     return shown

@@ -1,4 +1,5 @@
-"""With hide_locations, no route of the served stub shows locations."""
+"""With hide_locations, no route of the served stub shows locations to
+users; the location API shows them, ordered, to services alone."""
 
 import pytest
 
@@ -27,6 +28,8 @@ def hidden(request, tmp_path, load_pipeline):
     ("GET", "/images"),
     ("PATCH", "/images/{id}"),
     ("GET", "/images/{id}/file"),
+    ("GET", "/images/{id}/locations"),
+    ("GET", "/v2/images/{id}/locations/"),
     ("GET", "/v2/images/{id}/"),
     ("GET", "/v2//images/{id}"),
     ("GET", "/V2/images/{id}"),
@@ -49,3 +52,20 @@ def test_image_routes_show_only_the_best_location(hidden, path):
     assert response.status_int == 200
     assert "locations" not in response.text
     assert response.text.count("://") == 1  # direct_url, the best location
+
+
+def test_the_location_api_refuses_users(hidden):
+    app, image_id = hidden
+    response = call(app, "GET", f"/v2/images/{image_id}/locations")
+    assert response.status_int == 403
+    assert "://" not in response.text
+
+
+def test_the_location_api_shows_services_every_location_best_first(hidden):
+    app, image_id = hidden
+    best = call(app, "GET", f"/v2/images/{image_id}").json["direct_url"]
+    response = call(app, "GET", f"/v2/images/{image_id}/locations",
+                    headers={"X-Roles": "service"})
+    assert response.status_int == 200
+    assert response.json[0]["url"] == best
+    assert response.text.count("://") == len(response.json) > 1

@@ -66,8 +66,18 @@ BODIES = {
         {"id": "y", "copy": IMAGE}).encode()),
     "escaped key": ("show", json.dumps(IMAGE).replace(
         '"locations"', '"\\u006cocations"').encode()),
+    "location list an object": ("locations", json.dumps(
+        {"locations": [LOCATION]}).encode()),
+    "an image at the location API": ("locations", json.dumps(IMAGE).encode()),
+    "location list of bare URLs": ("locations", json.dumps(
+        [SECRET_URL]).encode()),
+    "location list NaN": ("locations", json.dumps(
+        [{**LOCATION, "metadata": {"size": float("nan")}}]).encode()),
+    "location list nested": ("locations", b"[" * 100_000 + json.dumps(
+        LOCATION).encode() + b"]" * 100_000),
 }
-PATHS = {"show": "/v2/images/x", "list": "/v2/images"}
+PATHS = {"show": "/v2/images/x", "list": "/v2/images",
+         "locations": "/v2/images/x/locations"}
 
 
 @pytest.fixture

@@ -22,6 +22,12 @@ pipeline (``unauthenticated-context``):
   (``file_dirs`` is another directory), and gives up on a slow mirror
   within a second or two.
 
+Glance answers its location API (``GET /v2/images/{id}/locations``) to the
+callers its ``fetch_image_location`` policy allows: in ``glance`` the policy
+file lets the tests' caller (who has no roles there) stand for a service;
+in ``multistore`` the policy is Glance's default, so the ``X-Roles`` a test
+sends decide (``service`` or ``admin`` may, ``member`` may not).
+
 ``multistore``, two file stores ``fast`` (the default) and ``slow``, with
 Glance's ``keystone`` pipeline minus ``authtoken`` (the tests send the
 identity headers authtoken would set; an image import needs a project):
@@ -30,7 +36,8 @@ identity headers authtoken would set; an image import needs a project):
 - ``location_order``: the filter, by default (``download_mode = auto``);
 - ``store_id``, ``store_id_auto``, ``store_id_serve``, ``store_id_off``:
   the filter, ``store_id_preference = slow, fast``, with ``download_mode``
-  ``steer``, ``auto``, ``serve`` and ``off``.
+  ``steer``, ``auto``, ``serve`` and ``off``; ``store_id_hidden``: the
+  same preference with ``hide_locations``.
 
 Every test also checks that no glance-api logged an ERROR or a traceback
 while it ran (``glance_logged_no_error``); a test that provokes an error of
@@ -79,6 +86,9 @@ STORE_ID = {
     "DEFAULT": {"location_strategy": "store_id"},
     "store_id_location_strategy": {"store_id_preference": "slow, fast"},
 }
+# The policy line that lets the single-store deployment's caller, who has no
+# roles, read the location API (Glance's default: role:service or role:admin).
+LOCATION_API_FOR_ALL = {"fetch_image_location": "@"}
 # What keystonemiddleware's authtoken tells Glance's context filter.
 IDENTITY = {"X-Identity-Status": "Confirmed", "X-User-Id": "tester",
             "X-Project-Id": "tests", "X-Roles": "admin,member,reader"}
@@ -224,7 +234,8 @@ def glance_deployments(tmp_path_factory, mirror, doomed_mirror, pytestconfig):
 
     mirror_ports = [mirror.port, doomed_mirror.port]
     single = glance_api.Deployment(
-        "glance", tmp_path_factory.mktemp("glance"), mirror_ports)
+        "glance", tmp_path_factory.mktemp("glance"), mirror_ports,
+        policy=LOCATION_API_FOR_ALL)
     multi = glance_api.Deployment(
         "multistore", tmp_path_factory.mktemp("multistore"), mirror_ports,
         file_stores=FILE_STORES, identity=IDENTITY)
@@ -256,6 +267,8 @@ def glance_deployments(tmp_path_factory, mirror, doomed_mirror, pytestconfig):
                 STORE_ID, SERVE))
             multi.add("store_id_off", glance_api.merge_sections(
                 STORE_ID, OFF))
+            multi.add("store_id_hidden", glance_api.merge_sections(
+                STORE_ID, HIDE_LOCATIONS))
             glance_api.start_all(deployments)
         except glance_api.StartError as exc:
             pytest.fail(str(exc), pytrace=False)

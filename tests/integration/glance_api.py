@@ -155,11 +155,12 @@ class Deployment:
     Glance's ``context`` filter makes a project member of the caller, as it
     does behind authtoken; without it they run the ``default`` pipeline,
     whose ``unauthenticated-context`` has no project (so it cannot own the
-    task of an image import).
+    task of an image import). ``policy`` adds ``{rule: check}`` lines to
+    its policy file.
     """
 
     def __init__(self, name, root, mirror_ports, file_stores=(),
-                 identity=None):
+                 identity=None, policy=None):
         self.name = name
         self.root = pathlib.Path(root)
         self.mirror_ports = list(mirror_ports)
@@ -172,7 +173,9 @@ class Deployment:
             (self.root / folder).mkdir(parents=True, exist_ok=True)
         # Without Keystone, every caller must pass the admin rules of
         # Glance's (new, default) policies.
-        (self.root / "policy.yaml").write_text('"context_is_admin": "@"\n')
+        rules = {"context_is_admin": "@", **(policy or {})}
+        (self.root / "policy.yaml").write_text("".join(
+            f'"{rule}": "{check}"\n' for rule, check in rules.items()))
 
     @property
     def database(self):

@@ -1,6 +1,7 @@
 import pytest
 
-from loc_strategy_filter.routes import ImageCall, image_call
+from loc_strategy_filter import rewrite
+from loc_strategy_filter.routes import ImageCall, Shape, image_call
 
 
 @pytest.mark.parametrize("method, script_name, path, expected", [
@@ -14,6 +15,13 @@ from loc_strategy_filter.routes import ImageCall, image_call
     ("GET", "/prefix", "/v2/images/abc", ImageCall.SHOW),
     ("GET", "", "/v2/images/abc/file", ImageCall.DOWNLOAD),
     ("GET", "/v2", "/images/abc/file", ImageCall.DOWNLOAD),
+    ("GET", "", "/v2/images/abc/locations", ImageCall.LOCATIONS),
+    ("GET", "/v2", "/images/abc/locations", ImageCall.LOCATIONS),
+    ("GET", "", "/v2/images//locations", None),
+    ("GET", "", "/v2/images/abc/locations/x", None),
+    ("GET", "", "/v2/images/abc/locations/", None),
+    ("POST", "", "/v2/images/abc/locations", None),
+    ("DELETE", "", "/v2/images/abc/locations", None),
     ("GET", "", "/v2/images//file", None),
     ("GET", "", "/v2/images/abc/file/x", None),
     ("PUT", "", "/v2/images/abc/file", None),
@@ -34,3 +42,19 @@ def test_image_call(method, script_name, path, expected):
     environ = {"REQUEST_METHOD": method, "SCRIPT_NAME": script_name,
                "PATH_INFO": path}
     assert image_call(environ) is expected
+
+
+def test_every_call_but_a_download_says_where_its_locations_are():
+    assert {call: call.shape for call in ImageCall} == {
+        ImageCall.SHOW: Shape.IMAGE, ImageCall.CREATE: Shape.IMAGE,
+        ImageCall.UPDATE: Shape.IMAGE, ImageCall.LIST: Shape.IMAGES,
+        ImageCall.LOCATIONS: Shape.LOCATIONS, ImageCall.DOWNLOAD: None}
+
+
+def test_the_rewriter_has_a_handling_for_every_shape():
+    assert set(rewrite.HANDLINGS) == set(Shape)
+
+
+def test_a_call_is_logged_by_its_name():
+    assert [call.value for call in ImageCall] == [
+        "show", "list", "create", "update", "locations", "download"]

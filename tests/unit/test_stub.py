@@ -137,7 +137,8 @@ def test_upload_to_unknown_image_is_404(app):
     ("PUT", "/v2/images", "GET, POST, HEAD"),
     ("POST", "/v2/images/x", "DELETE, GET, PATCH, HEAD"),
     ("DELETE", "/v2/images/x/file", "GET, PUT, HEAD"),
-], ids=["root", "collection", "member", "data"])
+    ("POST", "/v2/images/x/locations", "GET, HEAD"),
+], ids=["root", "collection", "member", "data", "locations"])
 def test_wrong_method_is_405_with_allow(app, method, path, allow):
     response = call(app, method, path)
     assert response.status_int == 405
@@ -465,6 +466,90 @@ def test_no_direct_url_without_locations(app):
     assert "direct_url" not in create(app)
 
 
+# The location API
+
+SERVICE = {"X-Roles": "service"}
+
+
+def located_with(app, *location_urls, **metadata):
+    image_id = app.create_image(name="x")["id"]
+    for url in location_urls:
+        app.add_location(image_id, url, dict(metadata))
+    return image_id
+
+
+def locations_of(app, image_id, headers=SERVICE):
+    return call(app, "GET", f"/v2/images/{image_id}/locations",
+                headers=headers)
+
+
+@pytest.mark.parametrize("multiple, direct", [
+    (False, False), (True, False), (False, True), (True, True),
+], ids=["neither", "locations", "direct-url", "both"])
+def test_the_location_api_shows_every_location_whatever_the_switches(
+        tmp_path, multiple, direct):
+    app = StubImageAPI(data_dir=str(tmp_path),
+                       show_multiple_locations=multiple,
+                       show_image_direct_url=direct)
+    image_id = located_with(app, A, B, store="s")
+    response = locations_of(app, image_id)
+    assert response.status_int == 200
+    assert response.content_type == "application/json"
+    assert response.json == [location(A, store="s"), location(B, store="s")]
+
+
+def test_the_location_api_of_an_image_without_locations_is_empty(app):
+    assert locations_of(app, create(app)["id"]).json == []
+
+
+@pytest.mark.parametrize("roles", [
+    "service", "admin", "member,service", " Service ", "reader, ADMIN"])
+def test_the_location_api_answers_services_and_admins(app, roles):
+    image_id = located_with(app, A)
+    assert locations_of(app, image_id, {"X-Roles": roles}).json == [
+        location(A)]
+
+
+@pytest.mark.parametrize("headers", [
+    {}, {"X-Roles": ""}, {"X-Roles": "member,reader"},
+    {"X-Roles": "services"}, {"X-Service-Roles": "service"}],
+    ids=["no-roles", "empty", "member", "services", "service-roles-header"])
+def test_the_location_api_refuses_other_callers(app, headers):
+    response = locations_of(app, located_with(app, A), headers)
+    assert response.status_int == 403
+    assert "fetch_image_location" in response.text
+    assert A not in response.text
+
+
+@pytest.mark.parametrize("headers", [{}, SERVICE], ids=["user", "service"])
+def test_the_location_api_of_an_unknown_image_is_404_first(app, headers):
+    assert locations_of(app, UNKNOWN, headers).status_int == 404
+
+
+# stores (multi-store)
+
+def test_a_multi_store_image_lists_its_stores_in_location_order(tmp_path):
+    app = StubImageAPI(data_dir=str(tmp_path), multi_store=True)
+    image_id = app.create_image(name="x")["id"]
+    for url, metadata in ((A, {"store": "fast"}), (B, {}),
+                          (C, {"store": "slow"}), (D, {"store": "fast"})):
+        app.add_location(image_id, url, metadata)
+    assert show(app, image_id)["stores"] == "fast,slow,fast"
+    assert call(app, "GET", "/v2/images").json["images"][0]["stores"] == (
+        "fast,slow,fast")
+
+
+@pytest.mark.parametrize("multi_store, metadata", [
+    (False, {"store": "fast"}), (True, {}), (True, {"store": ""}),
+    (True, {"store": 7})], ids=["single-store", "no-store", "empty-store",
+                                 "store-not-a-string"])
+def test_no_stores_without_a_store_to_list(tmp_path, multi_store, metadata):
+    app = StubImageAPI(data_dir=str(tmp_path), multi_store=multi_store)
+    image_id = app.create_image(name="x")["id"]
+    app.add_location(image_id, A, metadata)
+    assert "stores" not in show(app, image_id)
+
+
 # Upload
 
 def test_upload_records_size_hashes_and_a_file_location(app, tmp_path):
@@ -483,7 +568,9 @@ def test_upload_records_size_hashes_and_a_file_location(app, tmp_path):
 def test_upload_in_multi_store_mode_names_the_store(tmp_path):
     app = StubImageAPI(data_dir=str(tmp_path), show_multiple_locations=True,
                        multi_store=True)
-    assert uploaded(app)["locations"][0]["metadata"] == {"store": "local"}
+    image = uploaded(app)
+    assert image["locations"][0]["metadata"] == {"store": "local"}
+    assert image["stores"] == "local"
 
 
 def raw_put(app, image_id, stream, length):
