@@ -38,6 +38,26 @@ identity headers authtoken would set; an image import needs a project):
   the filter, ``store_id_preference = slow, fast``, with ``download_mode``
   ``steer``, ``auto``, ``serve`` and ``off``; ``store_id_hidden``: the
   same preference with ``hide_locations``.
+- ``direct_url``, ``direct_url_serve``, ``direct_url_auth``: the blueprint's
+  own configuration, ``show_multiple_locations = False`` and
+  ``show_image_direct_url = True`` (users see ``direct_url``, never
+  ``locations``), with the same preference and ``download_mode`` ``steer``,
+  ``serve`` and ``auto``. The filter learns an image's locations from the
+  location API: as the caller, in process, when the caller may read it
+  (``X-Roles: service``); ``direct_url_auth`` also holds service
+  credentials (``[location_strategy_filter_auth] auth_type =
+  admin_token``, a static token and ``endpoint`` = ``service_endpoint``)
+  for a caller who may not (``member``); the other two hold none.
+- ``service_endpoint``: Glance's ``default`` pipeline, no filter; the
+  endpoint of ``direct_url_auth``'s service credentials. It stands in for
+  Glance behind authtoken receiving a service user's token: there is no
+  Keystone to validate a token, so this server's ``unauthenticated-context``
+  makes every caller an admin without a project (who sees every image) and
+  its own policy file adds ``service_api: @`` (every caller passes the rule
+  ``fetch_image_location`` asks for), which is what Keystone would
+  establish for the service user's token. The filter reaches it over HTTP,
+  a process of its own, as a real filter reaches Glance's internal
+  endpoint; the tests read it only as Glance alone in this configuration.
 
 Every test also checks that no glance-api logged an ERROR or a traceback
 while it ran (``glance_logged_no_error``); a test that provokes an error of
@@ -86,6 +106,24 @@ STORE_ID = {
     "DEFAULT": {"location_strategy": "store_id"},
     "store_id_location_strategy": {"store_id_preference": "slow, fast"},
 }
+# The blueprint's test case: users see direct_url, never locations.
+DIRECT_URL_ONLY = {"DEFAULT": {"show_multiple_locations": "False",
+                               "show_image_direct_url": "True"}}
+AUTO = {"location_strategy_filter": {"download_mode": "auto"}}
+# The service token of direct_url_auth, valid on service_endpoint only.
+SERVICE_TOKEN = "service-token-of-the-tests"
+# service_endpoint's own policy line: every caller is a service.
+EVERY_CALLER_A_SERVICE = {"service_api": "@"}
+
+
+def service_credentials(endpoint):
+    """The lines of glance-api.conf giving the filter service credentials
+    (keystoneauth1's ``admin_token``) against ``endpoint``'s URL."""
+    return {"location_strategy_filter_auth": {
+        "auth_type": "admin_token", "endpoint": endpoint.url,
+        "token": SERVICE_TOKEN}}
+
+
 # The policy line that lets the single-store deployment's caller, who has no
 # roles, read the location API (Glance's default: role:service or role:admin).
 LOCATION_API_FOR_ALL = {"fetch_image_location": "@"}
@@ -269,6 +307,17 @@ def glance_deployments(tmp_path_factory, mirror, doomed_mirror, pytestconfig):
                 STORE_ID, OFF))
             multi.add("store_id_hidden", glance_api.merge_sections(
                 STORE_ID, HIDE_LOCATIONS))
+            endpoint = multi.add("service_endpoint", DIRECT_URL_ONLY,
+                                 filtered=False, flavor="",
+                                 policy=EVERY_CALLER_A_SERVICE)
+            multi.add("direct_url", glance_api.merge_sections(
+                DIRECT_URL_ONLY, STORE_ID, STEER))
+            multi.add("direct_url_serve", glance_api.merge_sections(
+                DIRECT_URL_ONLY, STORE_ID, SERVE))
+            # The endpoint's port is chosen when it starts, before this one.
+            multi.add("direct_url_auth", lambda: glance_api.merge_sections(
+                DIRECT_URL_ONLY, STORE_ID, AUTO,
+                service_credentials(endpoint)))
             glance_api.start_all(deployments)
         except glance_api.StartError as exc:
             pytest.fail(str(exc), pytrace=False)

@@ -138,6 +138,12 @@ def merge_sections(*configs):
     return merged
 
 
+def write_policy(path, rules):
+    """A policy file of ``{rule: check}`` lines."""
+    path.write_text("".join(f'"{rule}": "{check}"\n'
+                            for rule, check in rules.items()))
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -156,7 +162,8 @@ class Deployment:
     does behind authtoken; without it they run the ``default`` pipeline,
     whose ``unauthenticated-context`` has no project (so it cannot own the
     task of an image import). ``policy`` adds ``{rule: check}`` lines to
-    its policy file.
+    its policy file. A server may run the other pipeline (``add(...,
+    flavor=...)``) and add lines of its own to the policy file.
     """
 
     def __init__(self, name, root, mirror_ports, file_stores=(),
@@ -173,9 +180,13 @@ class Deployment:
             (self.root / folder).mkdir(parents=True, exist_ok=True)
         # Without Keystone, every caller must pass the admin rules of
         # Glance's (new, default) policies.
-        rules = {"context_is_admin": "@", **(policy or {})}
-        (self.root / "policy.yaml").write_text("".join(
-            f'"{rule}": "{check}"\n' for rule, check in rules.items()))
+        self.policy = {"context_is_admin": "@", **(policy or {})}
+        write_policy(self.root / "policy.yaml", self.policy)
+
+    @property
+    def flavor(self):
+        """The ``[paste_deploy] flavor`` of its servers, by default."""
+        return "keystone" if self.identity else ""
 
     @property
     def database(self):
@@ -196,7 +207,7 @@ class Deployment:
             },
             # The app is [composite:glance-api(-keystone)], whose pipeline
             # is the 'default' (or 'keystone') one.
-            "paste_deploy": {"flavor": "keystone" if self.identity else ""},
+            "paste_deploy": {"flavor": self.flavor},
             "database": {"connection": f"sqlite:///{self.database}"},
             "oslo_policy": {"policy_file": str(self.root / "policy.yaml")},
             # Glance checks a new http location (one HEAD) only on hosts
@@ -233,26 +244,49 @@ class Deployment:
                              str(self.store_dir(store))}
         return config
 
-    def add(self, name, operator_config=None, filtered=True):
+    def add(self, name, operator_config=None, filtered=True, flavor=None,
+            policy=None):
         """A server whose glance-api.conf adds ``operator_config``
-        (``{section: {key: value}}``), with or without the filter."""
+        (``{section: {key: value}}``, or a function returning it when the
+        server starts, for a value known only then, such as another
+        server's URL), with or without the filter.
+
+        ``flavor`` (``"keystone"`` or ``""``, Glance's default pipeline) is
+        the deployment's unless given; a server of the default pipeline
+        gets no identity headers. ``policy`` adds ``{rule: check}`` lines
+        to the deployment's, in a policy file of the server's own.
+        """
+        flavor = self.flavor if flavor is None else flavor
+        home = self.root / name
+        server_config = {"paste_deploy": {"flavor": flavor}}
+        if policy:
+            home.mkdir(parents=True, exist_ok=True)
+            write_policy(home / "policy.yaml", {**self.policy, **policy})
+            server_config["oslo_policy"] = {
+                "policy_file": str(home / "policy.yaml")}
+
+        def glance_api_conf():
+            operator = (operator_config() if callable(operator_config)
+                        else operator_config)
+            return render_ini(merge_sections(
+                self.common_config(), server_config, operator or {}))
+
         paste_ini = shipped_paste_ini()
-        if self.identity:
+        if flavor == "keystone":
             paste_ini = without_authtoken(paste_ini)
         server = GlanceApi(
-            f"{self.name}/{name}", self.root / name,
-            glance_api_conf=render_ini(merge_sections(
-                self.common_config(), operator_config or {})),
+            f"{self.name}/{name}", home, glance_api_conf=glance_api_conf,
             paste_ini=with_filter(paste_ini) if filtered else paste_ini,
-            headers=self.identity)
+            headers=self.identity if flavor == "keystone" else {})
         self.servers[name] = server
         return server
 
     def sync_database(self):
         server = next(iter(self.servers.values()))
+        server.write_config()
         result = subprocess.run(
             [venv_bin("glance-manage"), "--config-file",
-             str(server.config_dir / "glance-api.conf"), "db", "sync"],
+             str(server.config_path), "db", "sync"],
             env=server.environment(), cwd=server.home, capture_output=True,
             text=True, timeout=120, stdin=subprocess.DEVNULL)
         if result.returncode:
@@ -281,6 +315,14 @@ def start_all(deployments, timeout=90):
     deadline = time.monotonic() + timeout
     for server in servers:
         server.wait_ready(deadline)
+    # A server that lost the race for its port came back on another one: a
+    # configuration naming that port is written again, and its server
+    # restarted.
+    for server in servers:
+        if server.config_is_stale():
+            server.stop()
+            server.start()
+            server.wait_ready(deadline)
 
 
 def stop_all(deployments):
@@ -294,7 +336,11 @@ def stop_all(deployments):
 
 
 class GlanceApi:
-    """One glance-api process under uWSGI, on 127.0.0.1 and a free port."""
+    """One glance-api process under uWSGI, on 127.0.0.1 and a free port.
+
+    ``glance_api_conf`` is the file's text, or a function returning it,
+    called each time the server starts.
+    """
 
     def __init__(self, name, home, glance_api_conf, paste_ini, headers=None):
         self.name = name
@@ -302,7 +348,7 @@ class GlanceApi:
         self.home = pathlib.Path(home)
         self.config_dir = self.home / ".glance"
         self.config_dir.mkdir(parents=True, exist_ok=True)
-        (self.config_dir / "glance-api.conf").write_text(glance_api_conf)
+        self._glance_api_conf = glance_api_conf
         (self.config_dir / "glance-api-paste.ini").write_text(paste_ini)
         self.log_path = self.home / "uwsgi.log"
         self.port = None
@@ -313,6 +359,21 @@ class GlanceApi:
     def url(self):
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def config_path(self):
+        return self.config_dir / "glance-api.conf"
+
+    def _config_text(self):
+        conf = self._glance_api_conf
+        return conf() if callable(conf) else conf
+
+    def write_config(self):
+        self.config_path.write_text(self._config_text())
+
+    def config_is_stale(self):
+        """Whether the file differs from what the server would write now."""
+        return self.config_path.read_text() != self._config_text()
+
     def environment(self):
         return dict(os.environ, HOME=str(self.home),
                     OS_GLANCE_CONFIG_DIR=str(self.config_dir))
@@ -320,6 +381,7 @@ class GlanceApi:
     def start(self):
         self._attempts += 1
         self.port = free_port()
+        self.write_config()
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [venv_bin("uwsgi"),

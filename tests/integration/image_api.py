@@ -20,6 +20,11 @@ class ImageApi:
         self.session = requests.Session()
         self.session.headers.update(headers or {})
 
+    def as_caller(self, headers):
+        """A client of the same server, whose caller's headers are
+        ``headers`` over these (``{"X-Roles": "member"}``)."""
+        return ImageApi(self.url, {**self.session.headers, **headers})
+
     def call(self, method, path, **kwargs):
         kwargs.setdefault("timeout", 30)
         return self.session.request(method, self.url + path, **kwargs)
@@ -64,12 +69,15 @@ class ImageApi:
             "method": {"name": "copy-image"}, "stores": list(stores)})
 
     def wait_for_stores(self, image_id, *stores, timeout=30):
-        """The image record, once it lists ``stores``; AssertionError with
-        the record if an import fails or it takes too long."""
+        """The image record, once it lists ``stores`` and its import is over
+        (Glance drops the import's lock, ``os_glance_import_task``, after
+        adding the last store); AssertionError with the record if an import
+        fails or it takes too long."""
         deadline = time.monotonic() + timeout
         while True:
             image = self.show(image_id).json()
-            if set(stores) <= set(image.get("stores", "").split(",")):
+            if (set(stores) <= set(image.get("stores", "").split(","))
+                    and "os_glance_import_task" not in image):
                 return image
             if image.get("os_glance_failed_import") or (
                     time.monotonic() > deadline):

@@ -38,8 +38,8 @@ class Copies:
         return f"file://{self.paths[store]}"
 
 
-@pytest.fixture(scope="module")
-def copies(multistore, multistore_deployment):
+def copy_to_both_stores(multistore, multistore_deployment):
+    """A new image, uploaded to ``fast`` and copied to ``slow``."""
     api = multistore["bare"]
     name = unique_name("multistore")
     created = api.create(name=name)
@@ -53,6 +53,11 @@ def copies(multistore, multistore_deployment):
     return Copies(image_id, name, {
         store: multistore_deployment.store_dir(store) / image_id
         for store in ("fast", "slow")})
+
+
+@pytest.fixture(scope="module")
+def copies(multistore, multistore_deployment):
+    return copy_to_both_stores(multistore, multistore_deployment)
 
 
 def stores_read(copies, download):
