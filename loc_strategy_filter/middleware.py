@@ -2,13 +2,16 @@
 
 Image downloads go to the download filter, the image calls whose JSON shows
 locations to the response filter, and every other request straight to the
-upstream, untouched.
+upstream, untouched. Both halves learn the locations of images Glance shows
+without them through one ``LocationLookup``, which forgets an image when a
+request that may change its locations passes here.
 """
 
 from loc_strategy_filter import redaction
 from loc_strategy_filter import routes
 from loc_strategy_filter import settings as settings_mod
 from loc_strategy_filter.download.filter import DownloadFilter
+from loc_strategy_filter.location_lookup import LocationLookup
 from loc_strategy_filter.responses import ImageResponseFilter
 
 
@@ -22,8 +25,12 @@ class LocationStrategyFilter:
     def __init__(self, application, conf=None):
         self._application = application
         self.settings = settings_mod.resolve(conf)
-        self.download = DownloadFilter(application, self.settings)
-        self.responses = ImageResponseFilter(application, self.settings)
+        self.lookup = LocationLookup(application, self.settings,
+                                     self.settings.service)
+        self.download = DownloadFilter(application, self.settings,
+                                       self.lookup)
+        self.responses = ImageResponseFilter(application, self.settings,
+                                             self.lookup)
         # Ready Settings skip settings.from_config, which redacts too: a
         # filter that may read locations redacts whichever way it was built.
         redaction.redact_logs_of("urllib3", "loc_strategy_filter")
@@ -44,6 +51,18 @@ class LocationStrategyFilter:
         return location_strategy_filter
 
     def __call__(self, environ, start_response):
+        changed = routes.location_change(environ)
+        if changed is None:
+            return self._routed(environ, start_response)
+        # Before, so that this answer learns afresh; after, so that a
+        # lookup racing with the change does not keep what it replaced.
+        self.lookup.forget(changed)
+        try:
+            return self._routed(environ, start_response)
+        finally:
+            self.lookup.forget(changed)
+
+    def _routed(self, environ, start_response):
         call = routes.image_call(environ)
         if call is None:
             return self._application(environ, start_response)

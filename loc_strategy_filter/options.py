@@ -8,12 +8,16 @@ readers (``file_dirs``, ``http_*``), where operators have always set them.
 A third party's reader has a group of its own: see ``reader_group``.
 """
 
+from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 
 from loc_strategy_filter import stores
 from loc_strategy_filter import strategies
 
 FILTER_GROUP = "location_strategy_filter"
+#: keystoneauth1's auth, session and adapter options of the filter's service
+#: credentials: a group of its own, which Glance never reads.
+AUTH_GROUP = "location_strategy_filter_auth"
 
 LOCATION_STRATEGY_OPT = cfg.StrOpt(
     "location_strategy",
@@ -138,6 +142,69 @@ Possible values:
 Related options:
     * ``download_mode``
 """),
+    cfg.FloatOpt(
+        "location_lookup_timeout",
+        default=5.0,
+        min=0.001,
+        help="""
+Seconds an image answer waits for the image API's location API.
+
+When Glance shows an image's ``direct_url`` but not its ``locations``
+(``show_multiple_locations = False``), the filter learns the locations from
+``GET /v2/images/{id}/locations`` to point ``direct_url`` at the best one,
+and a download learns them the same way. Each such internal call, and the
+wait for all those of one list answer, is bounded by this timeout; past it
+``direct_url`` stays as Glance sent it.
+
+Possible values:
+    * A number of seconds greater than 0.
+
+Related options:
+    * ``location_lookup_concurrency``, ``location_cache_ttl``
+    * ``[location_strategy_filter_auth]``: the service credentials.
+"""),
+    cfg.IntOpt(
+        "location_lookup_concurrency",
+        default=8,
+        min=1,
+        help="""
+How many location API calls the filter makes at once.
+
+The images of one list answer are looked up concurrently, and this bounds
+the calls of all answers of the filter (one per process) together.
+
+Possible values:
+    * A positive number of calls.
+
+Related options:
+    * ``location_lookup_timeout``, ``location_cache_ttl``
+"""),
+    cfg.IntOpt(
+        "location_cache_ttl",
+        default=30,
+        min=0,
+        help="""
+Seconds the filter keeps the locations it learned of an image.
+
+So that a list answer does not call the location API for every image every
+time. Only with service credentials (``[location_strategy_filter_auth]``):
+without them one caller's lookup never decides another's ``direct_url``.
+A location change that passes through the filter (a PATCH of the
+image, a POST or DELETE of its locations, its DELETE) forgets the image at
+once; a change through another process is seen after this many seconds.
+
+Possible values:
+    * 0: no cache, every answer looks its images up.
+    * A positive number of seconds.
+
+Related options:
+    * ``location_lookup_timeout``, ``location_lookup_concurrency``
+
+Security note:
+    What is kept is used only for an image a later answer shows, and only to
+    choose that image's ``direct_url``: it never shows a caller an image, or
+    a location list, that Glance did not show them.
+"""),
 )
 
 
@@ -171,9 +238,22 @@ def declared_opts():
         yield strategy.config_group, f"strategy {name!r}", strategy.options
 
 
+def auth_opts():
+    """The common options of ``[location_strategy_filter_auth]``: keystoneauth1's
+    ``auth_type`` and ``auth_section``, its session and its adapter options
+    (an auth plugin's own, such as ``password``'s, follow its ``auth_type``)."""
+    adapter_opts = ks_loading.get_adapter_conf_options()
+    for opt in adapter_opts:
+        if opt.dest == "service_type":
+            opt.default = "image"  # as service_client registers it
+    return [*ks_loading.get_auth_common_conf_options(),
+            *ks_loading.get_session_conf_options(), *adapter_opts]
+
+
 def list_opts():
     """Every option, by group, for ``oslo-config-generator``."""
     groups = {}
     for group, _, opts in declared_opts():
         groups.setdefault(group, []).extend(opts)
+    groups[AUTH_GROUP] = auth_opts()
     return [(group, opts) for group, opts in groups.items() if opts]

@@ -9,12 +9,15 @@ upstream's iterable itself (behind the one chunk it had to take from an
 application that starts its response only when iterated).
 """
 
+import functools
 import logging
 
 from loc_strategy_filter import rewrite
 from loc_strategy_filter import routes
 from loc_strategy_filter import upstream
+from loc_strategy_filter.stores.http import VIA
 from loc_strategy_filter.upstream import HeldResponse
+from loc_strategy_filter.user_request import UserRequest
 
 LOG = logging.getLogger(__name__)
 
@@ -58,11 +61,18 @@ class ImageResponseFilter:
     With ``hide_locations`` it fails closed: the upstream is asked for an
     uncompressed body, a compressed or unparseable one is answered with
     502, and when the strategy fails the locations are removed all the same.
+
+    An image that shows ``direct_url`` but no ``locations`` has them
+    learned by ``lookup`` (a ``location_lookup.LocationLookup``, or None
+    to leave such images as they are), except for a request that another
+    filter's internal call made (``Via``), so that two filters never
+    recurse.
     """
 
-    def __init__(self, application, settings):
+    def __init__(self, application, settings, lookup=None):
         self.application = application
         self.settings = settings
+        self.lookup = lookup
 
     def __call__(self, environ, start_response):
         call = routes.image_call(environ)
@@ -78,10 +88,11 @@ class ImageResponseFilter:
         if self.settings.hide_locations:
             # Ask for a body the filter can read, so it can hide locations.
             environ.pop("HTTP_ACCEPT_ENCODING", None)
+        learn = self._learning(call, environ)
         held = HeldResponse(self.application, environ)
         encoding = _json_encoding(held)
         if encoding == "":
-            return self._rewrite(held, call, environ, start_response)
+            return self._rewrite(held, call, environ, start_response, learn)
         if encoding and self.settings.hide_locations:
             # Compressed all the same: it cannot be checked, so not sent.
             LOG.warning("Image %s response for %s has Content-Encoding %s: "
@@ -91,10 +102,18 @@ class ImageResponseFilter:
             return _refuse(start_response)
         return held.forward(start_response)
 
-    def _rewrite(self, held, call, environ, start_response):
+    def _learning(self, call, environ):
+        """``learn(image_ids)`` for the images of ``call``'s answer, as the
+        user asked (the request as it reached the filter), or None."""
+        if (self.lookup is None or call.shape is routes.Shape.LOCATIONS
+                or VIA in environ.get("HTTP_VIA", "")):
+            return None
+        return functools.partial(self.lookup.learn, UserRequest(environ))
+
+    def _rewrite(self, held, call, environ, start_response, learn=None):
         body = held.read()
         try:
-            new_body = self._new_body(body, call, environ)
+            new_body = self._new_body(body, call, environ, learn)
         except rewrite.UnusableBody:
             return _refuse(start_response)
         if new_body is None:
@@ -106,7 +125,7 @@ class ImageResponseFilter:
         start_response(held.status, headers)
         return [new_body]
 
-    def _new_body(self, body, call, environ):
+    def _new_body(self, body, call, environ, learn=None):
         """The new body, or None to send the upstream's unchanged.
 
         With ``hide_locations`` a body the strategy cannot be applied to
@@ -116,7 +135,8 @@ class ImageResponseFilter:
         if not body:
             return None
         try:
-            return rewrite.rewrite_body(body, call.shape, self.settings)
+            return rewrite.rewrite_body(body, call.shape, self.settings,
+                                        learn)
         except rewrite.UnusableBody as exc:
             LOG.warning("Image %s response for %s: %s", call.value,
                         environ.get("PATH_INFO"), exc)

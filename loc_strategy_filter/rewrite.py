@@ -84,14 +84,37 @@ def _checked(locations):
     return locations
 
 
-def rewrite_image(image, settings):
+def needs_locations(image):
+    """True for an image that shows a ``direct_url`` but no ``locations``:
+    its best location must be learned elsewhere (``location_lookup``)."""
+    return "locations" not in image and isinstance(image.get("direct_url"),
+                                                   str)
+
+
+def _best_learned(image, learned, settings):
+    """Point ``direct_url`` at the best of the locations ``learned`` of
+    this image; True when it changed. Nothing else is shown."""
+    if not (needs_locations(image) and learned):
+        return False
+    try:
+        ordered = settings.order(_checked(learned))
+    except UnusableBody:  # not what the upstream sent: its body is fine
+        return False
+    if not ordered or image["direct_url"] == ordered[0]["url"]:
+        return False
+    image["direct_url"] = ordered[0]["url"]
+    return True
+
+
+def rewrite_image(image, settings, learned=None):
     """Rewrite one image dict in place; True when it changed.
 
     Every image of every image-shaped answer comes here, with or without
-    ``locations``.
+    ``locations``. ``learned`` are the locations of an image that shows
+    none, from the location API: they choose its ``direct_url`` only.
     """
     if "locations" not in image:
-        return False
+        return _best_learned(image, learned, settings)
     try:
         locations = _checked(image["locations"])
     except UnusableBody as exc:
@@ -126,10 +149,14 @@ def _hidden(document, body):
     return None if new_body == body else new_body
 
 
-def _rewrite_images(document, body, shape, settings):
+def _rewrite_images(document, body, shape, settings, learn):
+    images = images_of(document, shape)
+    wanted = [image.get("id") for image in images if needs_locations(image)]
+    learned = learn(wanted) if learn is not None and wanted else {}
     changed = False
-    for image in images_of(document, shape):
-        changed = rewrite_image(image, settings) | changed
+    for image in images:
+        changed = rewrite_image(image, settings,
+                                learned.get(image.get("id"))) | changed
     if settings.hide_locations:
         return _hidden(document, body)
     return _serialised(document) if changed else None
@@ -141,7 +168,7 @@ def _images_unordered(document, body, shape):
     return _hidden(document, body)
 
 
-def _rewrite_location_list(document, body, shape, settings):
+def _rewrite_location_list(document, body, shape, settings, learn):
     # With hide_locations too: this API is for services (see the option).
     locations = _checked(document)
     ordered = settings.order(locations)
@@ -157,7 +184,7 @@ class _Handling(typing.NamedTuple):
     """How the rewriter treats the bodies of one shape: ``rewrite`` applies
     the strategy, ``unordered`` is what hide_locations sends when the
     strategy failed; both take ``(document, body, shape)``, ``rewrite``
-    the settings too, and return the new body or None."""
+    the settings and ``learn`` too, and return the new body or None."""
 
     rewrite: typing.Callable
     unordered: typing.Callable
@@ -177,12 +204,14 @@ def _no_handling(shape):
     raise UnusableBody(f"no handling for a body of shape {shape!r}")
 
 
-def rewrite_body(body, shape, settings):
+def rewrite_body(body, shape, settings, learn=None):
     """The rewritten body, or None when it needs no change.
 
     ``locations`` are put in strategy order, ``direct_url`` points at the
     first of them and ``stores`` follows them; nothing the upstream did not
-    show is ever added.
+    show is ever added. An image with ``direct_url`` but no ``locations``
+    has its ``direct_url`` pointed at the best of the locations
+    ``learn(image_ids)`` (a dict by id, see ``location_lookup``) gives it.
 
     The body is understood when it is strict JSON (no ``NaN`` or
     ``Infinity``, no number beyond a float's range, nested no deeper than
@@ -200,7 +229,7 @@ def rewrite_body(body, shape, settings):
     still ordered and sent: Glance's policy gives it to services only.
     """
     handling = HANDLINGS.get(shape) or _no_handling(shape)
-    return handling.rewrite(_parsed(body), body, shape, settings)
+    return handling.rewrite(_parsed(body), body, shape, settings, learn)
 
 
 def hidden_unordered(body, shape):

@@ -58,6 +58,42 @@ def _images_path(environ):
     return None
 
 
+#: The requests that may change an image's locations, by (subresource or
+#: None for the image itself, method): a filter that keeps what it learned
+#: of an image's locations forgets it when one passes (``location_lookup``).
+#: Every PATCH counts, whatever its operations: it is answered with the
+#: image, whose locations are then learned afresh anyway, and its body need
+#: not be read twice to tell.
+_LOCATION_CHANGES = frozenset(((None, "PATCH"), (None, "DELETE"),
+                               ("locations", "POST"),
+                               ("locations", "DELETE")))
+
+
+def images_root(path_info):
+    """The part of a v2 image ``path_info`` before ``/images`` (``/v2``, or
+    "" below a ``/v2`` mount): an internal request for another image path
+    is built on it."""
+    return path_info[:path_info.find("/images")]
+
+
+def _member(environ):
+    """``(image_id, subresource or None)`` of a request for one image."""
+    path = _images_path(environ)
+    if path is None or not path.startswith("/images/"):
+        return None, None
+    image_id, sep, tail = path[len("/images/"):].partition("/")
+    return (image_id or None), (tail if sep else None)
+
+
+def location_change(environ):
+    """The id of the image whose locations the request may change, or
+    None."""
+    image_id, tail = _member(environ)
+    if image_id and (tail, environ.get("REQUEST_METHOD")) in _LOCATION_CHANGES:
+        return image_id
+    return None
+
+
 def image_call(environ):
     """The ``ImageCall`` a request is, or None."""
     path = _images_path(environ)

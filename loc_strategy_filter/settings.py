@@ -14,6 +14,7 @@ the values of the options it declares.
 """
 
 import dataclasses
+import logging
 import os
 
 from oslo_config import cfg
@@ -22,8 +23,11 @@ from oslo_config import types
 from loc_strategy_filter import glance_config
 from loc_strategy_filter import options
 from loc_strategy_filter import redaction
+from loc_strategy_filter import service_client
 from loc_strategy_filter import stores
 from loc_strategy_filter import strategies
+
+LOG = logging.getLogger(__name__)
 
 PASTE_CONFIG_KEYS = ("oslo_config_project", "oslo_config_file",
                      "oslo_config_program")
@@ -55,9 +59,16 @@ class Settings:
     download_mode: str = _default("download_mode")
     verify_checksums: bool = _default("verify_checksums")
     location_failure_ttl: int = _default("location_failure_ttl")
+    location_lookup_timeout: float = _default("location_lookup_timeout")
+    location_lookup_concurrency: int = _default("location_lookup_concurrency")
+    location_cache_ttl: int = _default("location_cache_ttl")
     #: The store readers by lower-case URL scheme, built at start-up from
     #: the options each declares.
     readers: dict = dataclasses.field(default_factory=dict)
+    #: The ``service_client.ServiceClient`` of
+    #: ``[location_strategy_filter_auth]``, or None when it sets no
+    #: ``auth_type``.
+    service: object = None
 
 
 def _option_index():
@@ -101,7 +112,10 @@ def _allowed_values(opt):
 def register_options(conf):
     """Register every option on ``conf``; repeated calls are harmless."""
     for group, opts in options.list_opts():
-        conf.register_opts(opts, group=None if group == "DEFAULT" else group)
+        if group != options.AUTH_GROUP:
+            conf.register_opts(opts,
+                               group=None if group == "DEFAULT" else group)
+    service_client.register(conf)
 
 
 def _split_files(value):
@@ -196,9 +210,23 @@ def from_config(conf):
     fields = {opt.dest: _value(conf, options.FILTER_GROUP, opt)
               for opt in options.FILTER_OPTS}
     readers = _readers(conf)
+    service = _service(conf, fields["location_lookup_timeout"])
     redaction.redact_logs_of("urllib3", "loc_strategy_filter")
     return Settings(strategy=name, order=_strategy_orderer(conf, strategy),
-                    readers=readers, **fields)
+                    readers=readers, service=service, **fields)
+
+
+def _service(conf, timeout):
+    """The service client of the auth group, or None (said once, here)."""
+    try:
+        service = service_client.load(conf, timeout)
+    except service_client.ServiceCredentialsError as exc:
+        raise ConfigError(str(exc)) from None
+    if service is None:
+        LOG.info("No service credentials ([%s] auth_type is not set): the "
+                 "direct_url of an image whose locations the caller may not "
+                 "read stays as Glance sends it", options.AUTH_GROUP)
+    return service
 
 
 def _readers(conf):

@@ -13,7 +13,10 @@ The location API (``GET /v2/images/{id}/locations``) shows every location
 whatever the switches, as Glance's does, to the callers Glance's default
 ``fetch_image_location`` policy allows: the stub models no policy file and
 no owner, only the roles of the ``X-Roles`` header (``service`` or
-``admin``); without them it answers 403.
+``admin``); without them it answers 403. With ``service_token`` set, a
+request whose ``X-Auth-Token`` is that token has the ``service`` role, as
+keystonemiddleware would give a service user's token: so the stub can play
+the image endpoint a service client (keystoneauth1's ``admin_token``) calls.
 """
 
 import io
@@ -84,10 +87,13 @@ def _require_content_type(req, expected):
                         f"supported here; use {expected}.")
 
 
-def _roles(req):
+def _roles(req, service_token=None):
     """The caller's roles, as keystonemiddleware hands them to Glance."""
-    return {role.strip().lower()
-            for role in req.headers.get("X-Roles", "").split(",")}
+    roles = {role.strip().lower()
+             for role in req.headers.get("X-Roles", "").split(",")}
+    if service_token and req.headers.get("X-Auth-Token") == service_token:
+        roles.add("service")
+    return roles
 
 
 def _limit(req):
@@ -105,16 +111,19 @@ class StubImageAPI:
 
     ``data_dir`` holds uploaded data (a new temporary directory when None);
     the two ``show_*`` switches are Glance's; with ``multi_store`` an
-    upload's location names its store in ``metadata["store"]``.
+    upload's location names its store in ``metadata["store"]``;
+    ``service_token`` is the token of a service user (see the module).
     """
 
     def __init__(self, data_dir=None, show_multiple_locations=False,
-                 show_image_direct_url=False, multi_store=False):
+                 show_image_direct_url=False, multi_store=False,
+                 service_token=None):
         self.data_dir = locations.DataDirectory(
             data_dir or tempfile.mkdtemp(prefix="stub-image-api-"))
         self.show_multiple_locations = show_multiple_locations
         self.show_image_direct_url = show_image_direct_url
         self.multi_store = multi_store
+        self.service_token = service_token
         self.catalog = catalog.Catalog()
 
     @classmethod
@@ -122,6 +131,7 @@ class StubImageAPI:
         """Paste app factory; keys other than the constructor's are ignored."""
         conf = {**global_conf, **local_conf}
         return cls(data_dir=conf.get("data_dir") or None,
+                   service_token=conf.get("service_token") or None,
                    **{key: converters.asbool(conf.get(key, False))
                       for key in _SWITCHES})
 
@@ -222,7 +232,7 @@ class StubImageAPI:
         """The location API (Glance 2.17+): every location, whatever the
         show switches, to the callers the policy allows; 404 comes first."""
         record = self.catalog.get(image_id)
-        if not _roles(req) & LOCATION_READERS:
+        if not _roles(req, self.service_token) & LOCATION_READERS:
             raise exc.HTTPForbidden(explanation="You are not authorized to "
                                     "complete fetch_image_location action.")
         return _json(record["locations"])

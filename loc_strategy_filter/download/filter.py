@@ -19,9 +19,10 @@ from loc_strategy_filter.download.failover import (
     FailoverStream, NoReadableLocation)
 from loc_strategy_filter.download.failures import FailureMemory
 from loc_strategy_filter.download.record import RecordedBytes, fetch_image
-from loc_strategy_filter.download.user_request import UserRequest
+from loc_strategy_filter.user_request import UserRequest
 from loc_strategy_filter.download.verify import Verified
 from loc_strategy_filter.locations import store_of
+from loc_strategy_filter.rewrite import needs_locations
 from loc_strategy_filter.stores.http import VIA
 from loc_strategy_filter.upstream import (
     FRAMING_HEADERS, HeldResponse, without_headers)
@@ -60,11 +61,14 @@ class _Record:
 
 class DownloadFilter:
     """A WSGI filter of image downloads. It matches nothing itself: the
-    middleware's routes choose what reaches it."""
+    middleware's routes choose what reaches it. A record that shows
+    ``direct_url`` but no ``locations`` has them learned by ``lookup`` (a
+    ``location_lookup.LocationLookup``, or None)."""
 
-    def __init__(self, application, settings):
+    def __init__(self, application, settings, lookup=None):
         self.application = application
         self.settings = settings
+        self.lookup = lookup
         self.failures = FailureMemory(settings.location_failure_ttl)
 
     def __call__(self, environ, start_response):
@@ -123,6 +127,10 @@ class DownloadFilter:
         image = fetch_image(self.application, user_request)
         if image is None:
             return None
+        if self.lookup is not None and needs_locations(image):
+            learned = self.lookup.learn_one(user_request, image["id"])
+            if learned:
+                image = {**image, "locations": learned}
         recorded = RecordedBytes.of(image, self.settings.verify_checksums)
         ranking = ranked(image, self.settings.order)
         return _Record(image, recorded, ranking,

@@ -9,6 +9,7 @@ import pytest
 import webob
 import webob.dec
 
+from loc_strategy_filter.location_lookup import LocationCache
 from loc_strategy_filter.middleware import LocationStrategyFilter
 from loc_strategy_filter.responses import ImageResponseFilter
 from loc_strategy_filter.settings import Settings
@@ -507,3 +508,21 @@ def test_the_upstream_is_fixed_at_construction():
                                  Settings(strategy="reverse", order=list))
     with pytest.raises(AttributeError):
         app.application = None
+
+
+@pytest.mark.parametrize("method, path", [
+    ("DELETE", "/v2/images/abc"), ("PATCH", "/v2/images/abc"),
+    ("POST", "/v2/images/abc/locations"),
+    ("DELETE", "/v2/images/abc/locations")])
+def test_a_location_change_forgets_what_was_learned(method, path):
+    @webob.dec.wsgify
+    def upstream(req):
+        return webob.Response(status=204)
+
+    filtered = LocationStrategyFilter(upstream, {})
+    filtered.lookup.cache = LocationCache(ttl=30)
+    filtered.lookup.cache.put("abc", [{"url": "http://x/y", "metadata": {}}])
+    filtered.lookup.cache.put("other", [{"url": "http://x/z", "metadata": {}}])
+    webob.Request.blank(path, method=method).get_response(filtered)
+    assert filtered.lookup.cache.get("abc") is None
+    assert filtered.lookup.cache.get("other") is not None

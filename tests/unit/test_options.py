@@ -12,8 +12,9 @@ GENERATOR_CONF = (ROOT / "etc" / "oslo-config-generator"
                   / "loc-strategy-filter.conf")
 SAMPLE = ROOT / "etc" / "loc-strategy-filter.conf.sample"
 
+# The filter's own options; the auth group's are keystoneauth1's.
 ALL_OPTS = [(group, opt) for group, opts in options.list_opts()
-            for opt in opts]
+            if group != options.AUTH_GROUP for opt in opts]
 
 
 def test_list_opts_groups_and_names():
@@ -22,12 +23,24 @@ def test_list_opts_groups_and_names():
         ("DEFAULT", ["location_strategy"]),
         ("location_strategy_filter", [
             "hide_locations", "download_mode", "verify_checksums",
-            "location_failure_ttl", "file_dirs", "http_allowed_hosts",
+            "location_failure_ttl", "location_lookup_timeout",
+            "location_lookup_concurrency", "location_cache_ttl",
+            "file_dirs", "http_allowed_hosts",
             "http_connect_timeout", "http_read_timeout",
             "http_header_timeout", "http_min_rate", "http_rate_window"]),
+        ("location_strategy_filter_auth", [
+            opt.name for opt in options.auth_opts()]),
         ("store_id_location_strategy", ["store_id_preference"]),
         ("store_type_location_strategy", ["store_type_preference"]),
     ]
+
+
+def test_the_auth_group_lists_keystoneauths_common_options():
+    names = {opt.dest for _, opts in options.list_opts()
+             if _ == options.AUTH_GROUP for opt in opts}
+    assert {"auth_type", "auth_section", "cafile", "timeout",
+            "service_type", "endpoint_override",
+            "valid_interfaces"} <= names
 
 
 @pytest.mark.parametrize(
@@ -42,7 +55,8 @@ def test_help_follows_the_openstack_template(opt):
 
 
 @pytest.mark.parametrize("name", [
-    "hide_locations", "file_dirs", "http_allowed_hosts"])
+    "hide_locations", "file_dirs", "http_allowed_hosts",
+    "location_cache_ttl"])
 def test_options_about_locations_have_a_security_note(name):
     (opt,) = [opt for _, opt in ALL_OPTS if opt.dest == name]
     assert "\nSecurity note:\n" in opt.help

@@ -4,7 +4,7 @@ import logging
 import pytest
 
 from loc_strategy_filter.download.record import RecordedBytes, fetch_image
-from loc_strategy_filter.download.user_request import UserRequest
+from loc_strategy_filter.user_request import UserRequest
 from tests.unit.test_user_request import user_request
 
 

@@ -315,3 +315,52 @@ def test_ordered_stores_never_adds_or_drops_an_id(listed, locations):
     assert collections.Counter(head) == +collections.Counter(both)
     assert is_subsequence(head, named)
     assert is_subsequence(tail, listed)
+
+
+# -- direct_url learned from the location API ---------------------------------
+
+def direct_url_only(**extra):
+    return {"id": "a", "direct_url": FILE_URL, **extra}
+
+
+@pytest.mark.parametrize("settings", [REVERSED, HIDDEN], ids=["shown", "hidden"])
+@pytest.mark.parametrize("shape", [Shape.IMAGE, Shape.IMAGES])
+def test_direct_url_is_the_best_learned_and_no_location_is_added(settings,
+                                                                 shape):
+    document = (direct_url_only() if shape is Shape.IMAGE
+                else {"images": [direct_url_only()]})
+    asked = []
+
+    def learn(ids):
+        asked.append(ids)
+        return {"a": LOCATIONS}
+
+    new = json.loads(rewrite.rewrite_body(body(document), shape, settings,
+                                          learn))
+    (shown,) = rewrite.images_of(new, shape)
+    assert shown == direct_url_only(direct_url=HTTP_URL)
+    assert asked == [["a"]]
+
+
+def test_only_images_with_direct_url_and_no_locations_are_learned():
+    document = {"images": [image(), {"id": "b"}, direct_url_only(id="c"),
+                           {"id": "d", "direct_url": 3}]}
+    asked = []
+    rewrite.rewrite_body(body(document), Shape.IMAGES, REVERSED,
+                         lambda ids: asked.append(ids) or {})
+    assert asked == [["c"]]
+
+
+@pytest.mark.parametrize("learned", [
+    {}, {"b": LOCATIONS}, {"a": []}, {"a": [{"url": 3}]}, {"a": "x"}],
+    ids=["nothing", "another-image", "empty", "no-url", "not-a-list"])
+def test_nothing_learned_of_the_image_leaves_its_direct_url(learned):
+    document = direct_url_only()
+    assert rewrite.rewrite_body(body(document), Shape.IMAGE, HIDDEN,
+                                lambda ids: learned) is None
+
+
+def test_a_learned_best_that_is_already_direct_url_changes_nothing():
+    document = direct_url_only(direct_url=HTTP_URL)
+    assert rewrite.rewrite_body(body(document), Shape.IMAGE, REVERSED,
+                                lambda ids: {"a": LOCATIONS}) is None

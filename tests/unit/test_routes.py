@@ -1,7 +1,8 @@
 import pytest
 
 from loc_strategy_filter import rewrite
-from loc_strategy_filter.routes import ImageCall, Shape, image_call
+from loc_strategy_filter.routes import (
+    ImageCall, Shape, image_call, images_root, location_change)
 
 
 @pytest.mark.parametrize("method, script_name, path, expected", [
@@ -58,3 +59,28 @@ def test_the_rewriter_has_a_handling_for_every_shape():
 def test_a_call_is_logged_by_its_name():
     assert [call.value for call in ImageCall] == [
         "show", "list", "create", "update", "locations", "download"]
+
+
+@pytest.mark.parametrize("method, script_name, path, expected", [
+    ("PATCH", "", "/v2/images/abc", "abc"),
+    ("DELETE", "", "/v2/images/abc", "abc"),
+    ("POST", "", "/v2/images/abc/locations", "abc"),
+    ("DELETE", "/v2", "/images/abc/locations", "abc"),
+    ("GET", "", "/v2/images/abc", None),
+    ("GET", "", "/v2/images/abc/locations", None),
+    ("POST", "", "/v2/images", None),
+    ("PUT", "", "/v2/images/abc/file", None),
+    ("DELETE", "", "/v2/images/abc/tags/x", None),
+    ("PATCH", "", "/v2/images/", None),
+    ("DELETE", "", "/images/abc", None),
+], ids=lambda value: repr(value))
+def test_location_changes(method, script_name, path, expected):
+    environ = {"REQUEST_METHOD": method, "SCRIPT_NAME": script_name,
+               "PATH_INFO": path}
+    assert location_change(environ) == expected
+
+
+@pytest.mark.parametrize("path, root", [
+    ("/v2/images", "/v2"), ("/v2/images/a/file", "/v2"), ("/images/a", "")])
+def test_images_root(path, root):
+    assert images_root(path) == root

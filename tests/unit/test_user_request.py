@@ -1,6 +1,6 @@
 import webob
 
-from loc_strategy_filter.download.user_request import UserRequest
+from loc_strategy_filter.user_request import UserRequest
 
 
 def user_request():

@@ -1,5 +1,8 @@
 """The user's request as it reached the filter, to ask the upstream again.
 
+Both halves use it: the download filter for the image record and the
+steered download, the response filter for the location API.
+
 Copied before the upstream sees it: frameworks write routing state into the
 environ (a urlmap moves ``/v2`` into ``SCRIPT_NAME``), and a real Glance
 routes a request built from that nowhere. Internal requests share only
@@ -45,10 +48,16 @@ class UserRequest:
 
     def record_environ(self):
         """A fresh GET of the image's own record, as the same user."""
-        record = {key: value for key, value in self._values.items()
+        return self.json_environ(self.path_info[:-len("/file")])
+
+    def json_environ(self, path_info):
+        """A fresh GET of ``path_info`` (the user's own prefix, as the
+        request reached the filter) for an uncompressed JSON answer, as the
+        same user; nothing of the user's body, method or conditions."""
+        values = {key: value for key, value in self._values.items()
                   if key not in _DOWNLOAD_HEADERS}
-        record["HTTP_ACCEPT"] = "application/json"
-        return self._fresh(record, self.path_info[:-len("/file")], "")
+        values["HTTP_ACCEPT"] = "application/json"
+        return self._fresh(values, path_info, "")
 
     def download_environ(self, query_string=None):
         """A fresh GET of the download, its range and conditions kept."""
