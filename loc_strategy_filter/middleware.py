@@ -33,7 +33,7 @@ class LocationStrategyFilter:
                                              self.lookup)
         # Ready Settings skip settings.from_config, which redacts too: a
         # filter that may read locations redacts whichever way it was built.
-        redaction.redact_logs_of("urllib3", "loc_strategy_filter")
+        redaction.redact_logs_of(*redaction.FILTERED_LOGGERS)
 
     @property
     def application(self):

@@ -7,8 +7,8 @@ libraries' we call (urllib3 logs request lines and whole URLs), passes
 through ``RedactingFilter``, which redacts whatever looks like userinfo or
 a query string in the formatted message and traceback; the filter's
 start-up (``settings.from_config``, and the filter's constructor for ready
-``Settings``) and ``stores.load_readers`` put it on urllib3's loggers and
-ours.
+``Settings``) and ``stores.load_readers`` put it on the
+``FILTERED_LOGGERS``.
 The second layer cannot see a secret that no longer looks like one (half a
 netloc), which is why the first exists.
 """
@@ -122,6 +122,10 @@ class RedactingFilter(logging.Filter):
 
 
 _FILTER = RedactingFilter()
+# Ours, and the libraries' that see location URLs: urllib3 logs request
+# lines; keystoneauth logs requests and response bodies (the location API's
+# holds every location URL of an image).
+FILTERED_LOGGERS = ("loc_strategy_filter", "urllib3", "keystoneauth")
 
 
 def redact_logs_of(*names):

@@ -211,7 +211,7 @@ def from_config(conf):
               for opt in options.FILTER_OPTS}
     readers = _readers(conf)
     service = _service(conf, fields["location_lookup_timeout"])
-    redaction.redact_logs_of("urllib3", "loc_strategy_filter")
+    redaction.redact_logs_of(*redaction.FILTERED_LOGGERS)
     return Settings(strategy=name, order=_strategy_orderer(conf, strategy),
                     readers=readers, service=service, **fields)
 

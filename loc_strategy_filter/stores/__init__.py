@@ -99,7 +99,7 @@ def load_readers(values=None):
                for name, reader_class in reader_classes().items()]
     if values:
         raise ValueError(f"no reader is registered as {sorted(values)[0]!r}")
-    redaction.redact_logs_of("urllib3", "loc_strategy_filter")
+    redaction.redact_logs_of(*redaction.FILTERED_LOGGERS)
     return by_scheme(readers)
 
 

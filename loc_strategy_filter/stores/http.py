@@ -122,7 +122,7 @@ class HttpReader:
     urllib3 logs whole URLs: ``settings.from_config`` and
     ``stores.load_readers`` put the log redaction on its loggers. A program
     that builds an ``HttpReader`` in another way calls
-    ``redaction.redact_logs_of("urllib3", "loc_strategy_filter")`` itself.
+    ``redaction.redact_logs_of(*redaction.FILTERED_LOGGERS)`` itself.
     """
 
     schemes = ("http", "https")

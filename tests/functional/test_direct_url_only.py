@@ -17,6 +17,7 @@ import webob.dec
 
 from loc_strategy_filter import settings as settings_mod
 from tests import servers
+from tests.log_doubles import capturing_root
 from tests.functional.conftest import FILE_URL, HTTP_URL, call, patch
 
 PASTE = """
@@ -345,3 +346,19 @@ def test_the_paste_sample_still_loads(tmp_path):
                           "etc", "api-paste.ini.sample")
     assert deploy.loadapp(f"config:{os.path.abspath(sample)}",
                           global_conf={"data_dir": str(tmp_path)})
+
+
+def test_a_service_lookup_logs_no_location_secret_at_debug(pipeline,
+                                                           endpoint):
+    secret_url = "http://user:hunter2@127.0.0.1:9292/y?temp_url_sig=s3cr3t"
+    app = None
+    recorder = Recorder(lambda environ, start: app.application(environ,
+                                                                 start))
+    app = pipeline(auth=admin_token(endpoint(recorder)), **HTTP_FIRST)
+    image_id = image_at(app, FILE_URL, secret_url)
+    with capturing_root() as logs:
+        assert show(app, image_id)["direct_url"] == secret_url
+    assert recorder.asked, "the service endpoint was asked"
+    said = "\n".join(logs.texts)
+    assert "hunter2" not in said and "s3cr3t" not in said
+    assert TOKEN not in said
