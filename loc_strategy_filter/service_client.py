@@ -90,7 +90,9 @@ def load(conf, timeout):
     except ks_exceptions.NoMatchingPlugin as exc:
         raise ServiceCredentialsError(
             f"Invalid value {exc.name!r} for option [{group}] auth_type: "
-            "no such keystoneauth1 plugin") from None
+            "no such keystoneauth1 plugin; allowed: "
+            f"{', '.join(sorted(ks_loading.get_available_plugin_names()))}"
+        ) from None
     except (ks_exceptions.ClientException, ValueError) as exc:
         raise ServiceCredentialsError(
             f"[{group}]: cannot load the auth plugin: {exc}") from None

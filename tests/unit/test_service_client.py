@@ -75,3 +75,11 @@ def test_registering_twice_is_harmless():
     settings.register_options(conf)
     conf(args=[])
     assert conf[GROUP].service_type == "image"
+
+
+def test_an_unknown_auth_type_names_the_plugins_allowed(tmp_path):
+    with pytest.raises(service_client.ServiceCredentialsError) as raised:
+        service_client.load(conf_with(tmp_path, auth_type="nope"), 1.0)
+    assert "'nope'" in str(raised.value)
+    assert "allowed:" in str(raised.value)
+    assert "password" in str(raised.value).partition("allowed:")[2]
