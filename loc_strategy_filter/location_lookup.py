@@ -139,6 +139,9 @@ class LocationLookup:
         locations could be learned in time, as ``user_request``'s user or
         with the service credentials; never raises."""
         learned, pending = {}, {}
+        # Glance's policy refuses the location API by caller, not by image:
+        # once it refused this caller, the answer's other images do not ask.
+        refused = threading.Event()
         for image_id in dict.fromkeys(image_ids):
             if not (isinstance(image_id, str) and _IMAGE_ID.fullmatch(image_id)):
                 continue
@@ -148,7 +151,7 @@ class LocationLookup:
                 continue
             try:
                 future = self._pool.submit(self._lookup, user_request,
-                                           image_id)
+                                           image_id, refused)
             except RuntimeError:  # the pool is shut down
                 return learned
             pending[future] = image_id
@@ -177,10 +180,13 @@ class LocationLookup:
     def close(self):
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def _lookup(self, user_request, image_id):
+    def _lookup(self, user_request, image_id, refused):
         try:
-            locations = self._as_caller(user_request, image_id)
+            locations = None
+            if not refused.is_set():
+                locations = self._as_caller(user_request, image_id)
             if locations is None:
+                refused.set()
                 locations = self._as_service(image_id)
         except _Failed as failed:
             self._note(failed.cause, "image %s: %s", image_id, failed.detail)

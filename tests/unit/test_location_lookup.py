@@ -183,3 +183,18 @@ def test_the_cache_expires_and_is_bounded():
     assert cache.get("a") is None and cache.get("c") == LOCATIONS
     now[0] = 10
     assert cache.get("b") is None and cache.get("c") is None
+
+
+@pytest.mark.parametrize("service", [None, Service()],
+                         ids=["no-credentials", "credentials"])
+def test_a_refused_caller_is_not_asked_again_for_the_same_answer(service):
+    # Glance refuses the location API by caller: a list of many images
+    # costs the caller one refusal per worker, not one per image.
+    upstream = Upstream(status=403, delay=0.01)
+    lookup = LocationLookup(upstream, settings(location_lookup_concurrency=2),
+                            service)
+    ids = [f"image-{n}" for n in range(40)]
+    learned = lookup.learn(user_request(), ids)
+    assert len(upstream.asked) <= 2
+    assert learned == ({} if service is None
+                       else {image_id: LOCATIONS for image_id in ids})
