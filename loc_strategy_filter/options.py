@@ -8,8 +8,11 @@ readers (``file_dirs``, ``http_*``), where operators have always set them.
 A third party's reader has a group of its own: see ``reader_group``.
 """
 
+import ipaddress
+
 from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
+from oslo_config import types
 
 from loc_strategy_filter import stores
 from loc_strategy_filter import strategies
@@ -41,6 +44,27 @@ Related options:
 """)
 
 DEFAULT_OPTS = (LOCATION_STRATEGY_OPT,)
+
+
+class IPNetwork(types.ConfigType):
+    """An IPv4 or IPv6 network, ``10.0.0.0/8`` or ``fd00::/8``; a bare
+    address is the network of that one address."""
+
+    def __init__(self, type_name="IP network value"):
+        super().__init__(type_name=type_name)
+
+    def __call__(self, value):
+        if isinstance(value, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+            return value
+        try:
+            return ipaddress.ip_network(str(value).strip())
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not an IP network such as 10.0.0.0/8 or "
+                "fd00::/8 (no host bits set)") from None
+
+    def _formatter(self, value):
+        return str(value)
 
 #: The filter's own options: each is the ``settings.Settings`` field of its
 #: name.
@@ -109,6 +133,54 @@ Security note:
     ``file_dirs`` and ``http_allowed_hosts`` allow (nothing by default), and
     serves bytes only after the image API has accepted the user's own
     download request. Keep the filter after the authentication filters.
+"""),
+    cfg.ListOpt(
+        "trusted_proxies",
+        item_type=IPNetwork(),
+        default=None,
+        help="""
+The networks of the proxies (load balancers) in front of the image API.
+
+A strategy that orders by who asks (``client_network``) sees the client's
+address. That is the peer's (``REMOTE_ADDR``), unless the peer is in one
+of these networks: then it is taken from the ``client_address_header``
+chain, read from the right, as the first address that is not one of these
+proxies'.
+
+Possible values:
+    * A comma-separated list of networks or addresses, e.g.
+      ``192.0.2.10, 10.255.0.0/24, fd00:ff::/64``.
+    * Empty (the default): no proxy is trusted; the peer is the client.
+
+Related options:
+    * ``client_address_header``
+    * ``[DEFAULT] location_strategy``
+
+Security note:
+    List only proxies that write the header themselves. A client can send
+    any forwarding header: one from a peer that is not listed is ignored,
+    so that no client chooses its own network by writing a header.
+"""),
+    cfg.StrOpt(
+        "client_address_header",
+        default="x-forwarded-for",
+        choices=("x-forwarded-for", "forwarded"),
+        ignore_case=True,
+        help="""
+The header in which the ``trusted_proxies`` give the client's address.
+
+Possible values:
+    * x-forwarded-for (the default): ``X-Forwarded-For``, as HAProxy's
+      ``option forwardfor`` and nginx's ``$proxy_add_x_forwarded_for``
+      write it.
+    * forwarded: ``Forwarded`` (RFC 7239), its ``for=`` parameters.
+
+Related options:
+    * ``trusted_proxies``
+
+Security note:
+    Only this header is read; the other is ignored, as a proxy that does not
+    write it passes on whatever the client wrote there.
 """),
     cfg.BoolOpt(
         "verify_checksums",

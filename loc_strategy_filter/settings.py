@@ -52,7 +52,8 @@ class Settings:
     """
 
     #: The name ``[DEFAULT] location_strategy`` gives; ``order`` is that
-    #: strategy's orderer, built from its options.
+    #: strategy's orderer, built from its options:
+    #: ``order(locations, requester)`` (``strategies.base.Orderer``).
     strategy: str
     order: strategies.base.Orderer
     hide_locations: bool = _default("hide_locations")
@@ -62,6 +63,9 @@ class Settings:
     location_lookup_timeout: float = _default("location_lookup_timeout")
     location_lookup_concurrency: int = _default("location_lookup_concurrency")
     location_cache_ttl: int = _default("location_cache_ttl")
+    #: ``ipaddress`` networks, or None.
+    trusted_proxies: list = _default("trusted_proxies")
+    client_address_header: str = _default("client_address_header")
     #: The store readers by lower-case URL scheme, built at start-up from
     #: the options each declares.
     readers: dict = dataclasses.field(default_factory=dict)

@@ -9,6 +9,7 @@ party's strategy is selected exactly like a built-in one.
 import functools
 from importlib import metadata
 
+from loc_strategy_filter.requester import Requester
 from loc_strategy_filter.strategies.base import (
     InvalidOptionError, StrategiesNotInstalledError, Strategy, StrategyError,
     UnknownStrategyError)
@@ -46,12 +47,21 @@ def load_strategy(name):
     return entry_point.load()
 
 
-def get_ordered_locations(locations, strategy=DEFAULT_STRATEGY, **options):
-    """A new list of ``locations``, best first; the input is not changed."""
-    return load_strategy(strategy).orderer(**options)(locations)
+def get_ordered_locations(locations, strategy=DEFAULT_STRATEGY, *,
+                          client_address=None, **options):
+    """A new list of ``locations``, best first; the input is not changed.
+
+    ``client_address`` (``"10.1.2.3"``) is the consumer's IP address, for a
+    strategy that orders by who asks (``client_network``): the order the
+    filter gives a request from that address.
+    """
+    requester = Requester.at(client_address)
+    return load_strategy(strategy).orderer(**options)(locations, requester)
 
 
-def choose_best_location(locations, strategy=DEFAULT_STRATEGY, **options):
+def choose_best_location(locations, strategy=DEFAULT_STRATEGY, *,
+                         client_address=None, **options):
     """The best of ``locations`` (the dict itself), or None if there is none."""
-    ordered = get_ordered_locations(locations, strategy, **options)
+    ordered = get_ordered_locations(locations, strategy,
+                                    client_address=client_address, **options)
     return ordered[0] if ordered else None

@@ -3,14 +3,19 @@
 A strategy is a pure function over Glance-shaped locations (dicts with ``url``
 and ``metadata``). It is registered by name under the entry-point group
 ``loc_strategy_filter.strategies``; ``build`` validates the strategy's options
-once and returns the function that orders a list of locations.
+once and returns the function that orders a list of locations. A strategy
+that declares ``sees_requester`` gets the ``requester.Requester`` too.
 """
 
 import dataclasses
 from typing import Callable, Sequence
 
+from loc_strategy_filter.requester import ANYONE, Requester
+
 Locations = Sequence[dict]
-Orderer = Callable[[Locations], list]
+#: What ``Strategy.orderer`` returns, for every strategy alike:
+#: ``order(locations, requester=ANYONE)``, a new list, best first.
+Orderer = Callable[[Locations, Requester], list]
 
 
 class StrategyError(ValueError):
@@ -59,12 +64,15 @@ class Strategy:
 
     ``options`` are the oslo.config options the strategy reads from the
     ``[<name>_location_strategy]`` group; their names are the keyword
-    arguments ``build`` accepts.
+    arguments ``build`` accepts. ``build`` returns ``ordered(locations)``,
+    or with ``sees_requester`` ``ordered(locations, requester)``: a
+    strategy written before requesters existed keeps working unchanged.
     """
 
     name: str
-    build: Callable[..., Orderer]
+    build: Callable[..., Callable]
     options: tuple = ()
+    sees_requester: bool = False
 
     @property
     def config_group(self):
@@ -78,7 +86,14 @@ class Strategy:
                 unexpected[0], options[unexpected[0]],
                 f"the options of strategy {self.name!r}: "
                 f"{', '.join(sorted(accepted)) or 'none'}")
-        return self.build(**options)
+        ordered = self.build(**options)
+        if self.sees_requester:
+            def order(locations, requester=ANYONE):
+                return ordered(locations, requester)
+        else:
+            def order(locations, requester=ANYONE):
+                return ordered(locations)
+        return order
 
 
 def preference_list(option, value, canonical=str.casefold):
