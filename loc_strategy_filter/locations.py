@@ -25,6 +25,8 @@ STORE_TYPE_ALIASES = {"filesystem": "file", "vmware_datastore": "vmware"}
 _TYPE_OF_SCHEME = {scheme: store_type
                    for store_type, schemes in STORE_TYPE_SCHEMES.items()
                    for scheme in schemes}
+#: Every name ``store_type_named`` knows, for messages.
+STORE_TYPE_NAMES = tuple(sorted([*STORE_TYPE_SCHEMES, *STORE_TYPE_ALIASES]))
 
 
 def url_of(location):
@@ -44,6 +46,14 @@ def scheme_of(url):
 def store_type_of(url):
     """The store type a location URL belongs to, or None if unknown."""
     return _TYPE_OF_SCHEME.get(scheme_of(url))
+
+
+def store_type_named(name):
+    """The store type ``name`` (any case, an alias allowed) names, or None
+    when it names none."""
+    name = name.casefold()
+    store_type = STORE_TYPE_ALIASES.get(name, name)
+    return store_type if store_type in STORE_TYPE_SCHEMES else None
 
 
 def store_of(location):

@@ -3,11 +3,11 @@
 from oslo_config import cfg
 
 from loc_strategy_filter.locations import (
-    STORE_TYPE_ALIASES, STORE_TYPE_SCHEMES, scheme_of, url_of)
+    STORE_TYPE_NAMES, STORE_TYPE_SCHEMES, scheme_of, store_type_named, url_of)
 from loc_strategy_filter.strategies.base import (
     InvalidOptionError, Strategy, preference_list, stable_partition)
 
-_KNOWN_NAMES = ", ".join(sorted([*STORE_TYPE_SCHEMES, *STORE_TYPE_ALIASES]))
+_KNOWN_NAMES = ", ".join(STORE_TYPE_NAMES)
 
 OPTIONS = (
     cfg.ListOpt(
@@ -35,8 +35,8 @@ Related options:
 
 
 def _canonical_store_type(name):
-    store_type = STORE_TYPE_ALIASES.get(name.casefold(), name.casefold())
-    if store_type and store_type not in STORE_TYPE_SCHEMES:
+    store_type = store_type_named(name)
+    if name and store_type is None:
         raise InvalidOptionError("store_type_preference", name,
                                  f"store types {_KNOWN_NAMES}")
     return store_type
