@@ -35,15 +35,23 @@ Possible values:
     * location_order: the order the image owner or admin gave.
     * store_type: by store type, see ``[store_type_location_strategy]``.
     * store_id: by store identifier, see ``[store_id_location_strategy]``.
+    * client_network: by the client's network, each network with its own
+      store preference (edge and multi-site clouds), see
+      ``[client_network_location_strategy]``.
     * The name of any other strategy registered under the entry-point group
       ``loc_strategy_filter.strategies``.
 
 Related options:
     * ``[store_type_location_strategy] store_type_preference``
     * ``[store_id_location_strategy] store_id_preference``
+    * ``[client_network_location_strategy] network_preferences``
+    * ``[location_strategy_filter] trusted_proxies``
 """)
 
 DEFAULT_OPTS = (LOCATION_STRATEGY_OPT,)
+
+
+_IPV4_MAPPED = ipaddress.ip_network("::ffff:0:0/96")
 
 
 class IPNetwork(types.ConfigType):
@@ -57,11 +65,16 @@ class IPNetwork(types.ConfigType):
         if isinstance(value, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
             return value
         try:
-            return ipaddress.ip_network(str(value).strip())
+            network = ipaddress.ip_network(str(value).strip())
         except ValueError:
             raise ValueError(
                 f"{value!r} is not an IP network such as 10.0.0.0/8 or "
                 "fd00::/8 (no host bits set)") from None
+        if network.version == 6 and network.subnet_of(_IPV4_MAPPED):
+            # Clients are compared as the IPv4 addresses these map.
+            raise ValueError(f"{value!r} is an IPv4-mapped network: write "
+                             "the IPv4 network it maps")
+        return network
 
     def _formatter(self, value):
         return str(value)

@@ -72,8 +72,11 @@ class Requester:
     @classmethod
     def at(cls, address):
         """The requester at ``address`` (a string, an address or None)."""
-        if address is None or isinstance(address, (ipaddress.IPv4Address,
-                                                   ipaddress.IPv6Address)):
+        if address is None:
+            return ANYONE
+        if isinstance(address, ipaddress.IPv6Address):
+            return cls(address.ipv4_mapped or address)
+        if isinstance(address, ipaddress.IPv4Address):
             return cls(address)
         return cls(parsed_address(address))
 

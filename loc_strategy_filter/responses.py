@@ -15,6 +15,7 @@ import logging
 from loc_strategy_filter import rewrite
 from loc_strategy_filter import routes
 from loc_strategy_filter import upstream
+from loc_strategy_filter.requester import requester_of
 from loc_strategy_filter.stores.http import VIA
 from loc_strategy_filter.upstream import HeldResponse
 from loc_strategy_filter.user_request import UserRequest
@@ -89,10 +90,13 @@ class ImageResponseFilter:
             # Ask for a body the filter can read, so it can hide locations.
             environ.pop("HTTP_ACCEPT_ENCODING", None)
         learn = self._learning(call, environ)
+        requester = requester_of(environ, self.settings.trusted_proxies,
+                                 self.settings.client_address_header)
         held = HeldResponse(self.application, environ)
         encoding = _json_encoding(held)
         if encoding == "":
-            return self._rewrite(held, call, environ, start_response, learn)
+            return self._rewrite(held, call, environ, start_response, learn,
+                                 requester)
         if encoding and self.settings.hide_locations:
             # Compressed all the same: it cannot be checked, so not sent.
             LOG.warning("Image %s response for %s has Content-Encoding %s: "
@@ -110,10 +114,11 @@ class ImageResponseFilter:
             return None
         return functools.partial(self.lookup.learn, UserRequest(environ))
 
-    def _rewrite(self, held, call, environ, start_response, learn=None):
+    def _rewrite(self, held, call, environ, start_response, learn,
+                 requester):
         body = held.read()
         try:
-            new_body = self._new_body(body, call, environ, learn)
+            new_body = self._new_body(body, call, environ, learn, requester)
         except rewrite.UnusableBody:
             return _refuse(start_response)
         if new_body is None:
@@ -125,7 +130,7 @@ class ImageResponseFilter:
         start_response(held.status, headers)
         return [new_body]
 
-    def _new_body(self, body, call, environ, learn=None):
+    def _new_body(self, body, call, environ, learn, requester):
         """The new body, or None to send the upstream's unchanged.
 
         With ``hide_locations`` a body the strategy cannot be applied to
@@ -136,7 +141,7 @@ class ImageResponseFilter:
             return None
         try:
             return rewrite.rewrite_body(body, call.shape, self.settings,
-                                        learn)
+                                        learn, requester)
         except rewrite.UnusableBody as exc:
             LOG.warning("Image %s response for %s: %s", call.value,
                         environ.get("PATH_INFO"), exc)

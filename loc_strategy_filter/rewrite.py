@@ -11,6 +11,7 @@ import logging
 import typing
 
 from loc_strategy_filter.locations import ordered_stores
+from loc_strategy_filter.requester import ANYONE
 from loc_strategy_filter.routes import Shape
 
 LOG = logging.getLogger(__name__)
@@ -91,13 +92,13 @@ def needs_locations(image):
                                                    str)
 
 
-def _best_learned(image, learned, settings):
+def _best_learned(image, learned, settings, requester):
     """Point ``direct_url`` at the best of the locations ``learned`` of
     this image; True when it changed. Nothing else is shown."""
     if not (needs_locations(image) and learned):
         return False
     try:
-        ordered = settings.order(_checked(learned))
+        ordered = settings.order(_checked(learned), requester)
     except UnusableBody:  # not what the upstream sent: its body is fine
         return False
     if not ordered or image["direct_url"] == ordered[0]["url"]:
@@ -106,15 +107,16 @@ def _best_learned(image, learned, settings):
     return True
 
 
-def rewrite_image(image, settings, learned=None):
-    """Rewrite one image dict in place; True when it changed.
+def rewrite_image(image, settings, learned=None, requester=ANYONE):
+    """Rewrite one image dict in place, in the order for ``requester``;
+    True when it changed.
 
     Every image of every image-shaped answer comes here, with or without
     ``locations``. ``learned`` are the locations of an image that shows
     none, from the location API: they choose its ``direct_url`` only.
     """
     if "locations" not in image:
-        return _best_learned(image, learned, settings)
+        return _best_learned(image, learned, settings, requester)
     try:
         locations = _checked(image["locations"])
     except UnusableBody as exc:
@@ -124,7 +126,7 @@ def rewrite_image(image, settings, learned=None):
                     image.get("id"), exc)
         del image["locations"]
         return True
-    ordered = settings.order(locations)
+    ordered = settings.order(locations, requester)
     changed = ordered != locations
     if ordered and image.get("direct_url", ordered[0]["url"]) != ordered[0]["url"]:
         image["direct_url"] = ordered[0]["url"]
@@ -149,14 +151,14 @@ def _hidden(document, body):
     return None if new_body == body else new_body
 
 
-def _rewrite_images(document, body, shape, settings, learn):
+def _rewrite_images(document, body, shape, settings, learn, requester):
     images = images_of(document, shape)
     wanted = [image.get("id") for image in images if needs_locations(image)]
     learned = learn(wanted) if learn is not None and wanted else {}
     changed = False
     for image in images:
-        changed = rewrite_image(image, settings,
-                                learned.get(image.get("id"))) | changed
+        changed = rewrite_image(image, settings, learned.get(image.get("id")),
+                                requester) | changed
     if settings.hide_locations:
         return _hidden(document, body)
     return _serialised(document) if changed else None
@@ -168,10 +170,11 @@ def _images_unordered(document, body, shape):
     return _hidden(document, body)
 
 
-def _rewrite_location_list(document, body, shape, settings, learn):
+def _rewrite_location_list(document, body, shape, settings, learn,
+                           requester):
     # With hide_locations too: this API is for services (see the option).
     locations = _checked(document)
-    ordered = settings.order(locations)
+    ordered = settings.order(locations, requester)
     return None if ordered == locations else _serialised(ordered)
 
 
@@ -184,7 +187,8 @@ class _Handling(typing.NamedTuple):
     """How the rewriter treats the bodies of one shape: ``rewrite`` applies
     the strategy, ``unordered`` is what hide_locations sends when the
     strategy failed; both take ``(document, body, shape)``, ``rewrite``
-    the settings and ``learn`` too, and return the new body or None."""
+    the settings, ``learn`` and the requester too, and return the new body
+    or None."""
 
     rewrite: typing.Callable
     unordered: typing.Callable
@@ -204,10 +208,10 @@ def _no_handling(shape):
     raise UnusableBody(f"no handling for a body of shape {shape!r}")
 
 
-def rewrite_body(body, shape, settings, learn=None):
+def rewrite_body(body, shape, settings, learn=None, requester=ANYONE):
     """The rewritten body, or None when it needs no change.
 
-    ``locations`` are put in strategy order, ``direct_url`` points at the
+    ``locations`` are put in strategy order for ``requester``, ``direct_url`` points at the
     first of them and ``stores`` follows them; nothing the upstream did not
     show is ever added. An image with ``direct_url`` but no ``locations``
     has its ``direct_url`` pointed at the best of the locations
@@ -229,7 +233,8 @@ def rewrite_body(body, shape, settings, learn=None):
     still ordered and sent: Glance's policy gives it to services only.
     """
     handling = HANDLINGS.get(shape) or _no_handling(shape)
-    return handling.rewrite(_parsed(body), body, shape, settings, learn)
+    return handling.rewrite(_parsed(body), body, shape, settings, learn,
+                            requester)
 
 
 def hidden_unordered(body, shape):

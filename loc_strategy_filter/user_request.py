@@ -12,6 +12,8 @@ immutable values and the identity objects; webob's request attributes
 
 import io
 
+from loc_strategy_filter.requester import ANYONE
+
 # Objects earlier filters put in the environ to say who the user is.
 _IDENTITY_KEYS = ("keystone.token_info", "keystone.token_auth")
 _REQUEST_ATTRS = "webob.adhoc_attrs"
@@ -25,7 +27,10 @@ _DOWNLOAD_HEADERS = ("HTTP_RANGE", "HTTP_IF_RANGE", "HTTP_IF_MATCH",
 
 
 class UserRequest:
-    def __init__(self, environ):
+    """The request's values, and ``requester``: who asks, for the strategy."""
+
+    def __init__(self, environ, requester=ANYONE):
+        self.requester = requester
         self._values = {key: value for key, value in environ.items()
                         if isinstance(value, str) and "." not in key}
         self._shared = {key: environ[key]

@@ -252,9 +252,9 @@ def counting_strategy(app):
     """``app`` with its strategy counting its runs, and the count."""
     runs = []
 
-    def counted(locations, order=app.settings.order):
+    def counted(locations, requester=None, order=app.settings.order):
         runs.append(len(locations))
-        return order(locations)
+        return order(locations, requester)
 
     return LocationStrategyFilter(app.application, dataclasses.replace(
         app.settings, order=counted)), runs
@@ -425,7 +425,7 @@ def test_the_filters_own_reads_are_never_served_by_a_filter(stub, tmp_path,
 
 
 def test_a_failing_strategy_passes_the_download_through(stub, tmp_path):
-    def broken(locations):
+    def broken(locations, requester=None):
         raise RuntimeError("plugin bug")
 
     image_id = image_with(stub)

@@ -18,7 +18,7 @@ FILE_URL = "file:///srv/images/x"
 HTTP_URL = "http://127.0.0.1:9292/x"
 STORE_TYPE = {"location_strategy": "store_type",
               "store_type_preference": "http, file"}
-REVERSED = Settings(strategy="reverse", order=lambda locations: locations[::-1])
+REVERSED = Settings(strategy="reverse", order=lambda locations, requester=None: locations[::-1])
 
 
 def image(image_id="a", direct_url=True, locations=True):
@@ -297,7 +297,7 @@ def test_closes_the_upstream_body_it_read():
 
 
 def test_a_failing_strategy_passes_the_body_through(caplog):
-    def broken(locations):
+    def broken(locations, requester=None):
         raise RuntimeError("plugin bug")
 
     upstream = json_app(image())
@@ -321,7 +321,7 @@ def test_missing_entry_points_fail_the_filter_at_load(no_entry_points):
 
 
 def test_hide_locations_fails_closed_when_the_strategy_fails():
-    def broken(locations):
+    def broken(locations, requester=None):
         raise RuntimeError("plugin bug")
 
     settings = Settings(strategy="broken", order=broken, hide_locations=True)
@@ -469,7 +469,7 @@ def best_direct_url(path, is_list):
 @given(document=BODIES, is_list=st.booleans())
 def test_hide_locations_never_shows_a_location_url(document, is_list):
     settings = Settings(strategy="reverse", hide_locations=True,
-                        order=lambda locations: locations[::-1])
+                        order=lambda locations, requester=None: locations[::-1])
     app = LocationStrategyFilter(bytes_app(json.dumps(document).encode()),
                                  settings)
     response = get(app, "/v2/images" if is_list else "/v2/images/a")
@@ -484,7 +484,7 @@ def test_hide_locations_never_shows_a_location_url(document, is_list):
 @given(document=BODIES, is_list=st.booleans())
 def test_a_response_is_the_upstream_body_or_strict_json(document, is_list):
     settings = Settings(strategy="reverse",
-                        order=lambda locations: locations[::-1])
+                        order=lambda locations, requester=None: locations[::-1])
     text = json.dumps(document).encode()
     response = get(LocationStrategyFilter(bytes_app(text), settings),
                    "/v2/images" if is_list else "/v2/images/a")
@@ -497,7 +497,7 @@ def test_a_filter_built_from_ready_settings_redacts_logs_too():
     # Settings made by hand never pass through settings.from_config.
     probe = logging.getLogger("loc_strategy_filter.tests_ready_settings")
     LocationStrategyFilter(lambda environ, start_response: [],
-                           Settings(strategy="reverse", order=list))
+                           Settings(strategy="reverse", order=lambda locations, requester=None: list(locations)))
     for logger in (probe, logging.getLogger("urllib3.connectionpool")):
         assert any(type(f).__name__ == "RedactingFilter"
                    for f in logger.filters)
@@ -505,7 +505,7 @@ def test_a_filter_built_from_ready_settings_redacts_logs_too():
 
 def test_the_upstream_is_fixed_at_construction():
     app = LocationStrategyFilter(lambda environ, start_response: [],
-                                 Settings(strategy="reverse", order=list))
+                                 Settings(strategy="reverse", order=lambda locations, requester=None: list(locations)))
     with pytest.raises(AttributeError):
         app.application = None
 

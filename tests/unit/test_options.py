@@ -21,8 +21,11 @@ def test_list_opts_groups_and_names():
     assert sorted((group, [opt.name for opt in opts])
                   for group, opts in options.list_opts()) == [
         ("DEFAULT", ["location_strategy"]),
+        ("client_network_location_strategy", [
+            "network_preferences", "default_preference", "prefer_by"]),
         ("location_strategy_filter", [
-            "hide_locations", "download_mode", "verify_checksums",
+            "hide_locations", "download_mode", "trusted_proxies",
+            "client_address_header", "verify_checksums",
             "location_failure_ttl", "location_lookup_timeout",
             "location_lookup_concurrency", "location_cache_ttl",
             "file_dirs", "http_allowed_hosts",

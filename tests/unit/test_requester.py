@@ -284,8 +284,10 @@ def test_a_chain_is_read_only_as_far_as_it_is_walked(monkeypatch):
     (ipaddress.ip_address("192.0.2.1"), ipaddress.ip_address("192.0.2.1")),
     (ipaddress.ip_address("2001:db8::1"),
      ipaddress.ip_address("2001:db8::1")),
+    (ipaddress.ip_address("::ffff:192.0.2.1"),
+     ipaddress.ip_address("192.0.2.1")),
 ], ids=["none", "str", "str-with-spaces", "str-ipv4-mapped", "str-ipv6",
-        "ipv4-address", "ipv6-address"])
+        "ipv4-address", "ipv6-address", "ipv4-mapped-address"])
 def test_requester_at(address, expected):
     assert Requester.at(address).client_address == expected
 

@@ -62,7 +62,7 @@ def test_the_location_api_answers_in_strategy_order(conf, script_name, path):
 def test_the_response_filter_alone_orders_the_location_api():
     app = ImageResponseFilter(json_app(LOCATIONS),
                               Settings(strategy="reverse",
-                                       order=lambda locations: locations[::-1]))
+                                       order=lambda locations, requester=None: locations[::-1]))
     assert get(app, LOCATIONS_PATH).json == LOCATIONS[::-1]
 
 
@@ -116,7 +116,7 @@ def test_hide_locations_refuses_a_location_api_answer_not_understood(name):
 @pytest.mark.parametrize("hide", [False, True], ids=["shown", "hidden"])
 def test_a_failing_strategy_sends_the_location_api_answer_as_it_came(hide,
                                                                      caplog):
-    def broken(locations):
+    def broken(locations, requester=None):
         raise RuntimeError("plugin bug")
 
     text = json.dumps(LOCATIONS).encode()

@@ -12,8 +12,8 @@ from loc_strategy_filter.settings import Settings
 
 FILE_URL = "file:///srv/images/x"
 HTTP_URL = "http://127.0.0.1:9292/x"
-REVERSED = Settings(strategy="reverse", order=lambda locations: locations[::-1])
-HIDDEN = Settings(strategy="reverse", order=lambda locations: locations[::-1],
+REVERSED = Settings(strategy="reverse", order=lambda locations, requester=None: locations[::-1])
+HIDDEN = Settings(strategy="reverse", order=lambda locations, requester=None: locations[::-1],
                   hide_locations=True)
 LOCATIONS = [{"url": FILE_URL, "metadata": {}},
              {"url": HTTP_URL, "metadata": {}}]
@@ -67,7 +67,7 @@ def test_a_body_nested_too_deeply_to_write_is_unusable():
     for _ in range(100000):
         deep = [deep]
 
-    def nesting(locations):
+    def nesting(locations, requester=None):
         return [{"url": HTTP_URL, "metadata": {"deep": deep}}]
 
     with pytest.raises(rewrite.UnusableBody, match="too deeply to write"):
@@ -170,7 +170,7 @@ def test_the_location_api_answer_is_in_strategy_order_when_hidden_too():
 
 
 def test_a_location_list_in_order_keeps_the_upstream_bytes():
-    in_order = Settings(strategy="same", order=list)
+    in_order = Settings(strategy="same", order=lambda locations, requester=None: list(locations))
     assert rewrite.rewrite_body(body(LOCATIONS), Shape.LOCATIONS,
                                 in_order) is None
 
@@ -210,7 +210,7 @@ LOCATION_LISTS = st.lists(st.fixed_dictionaries({
        hidden=st.booleans())
 def test_a_location_list_is_the_strategys_permutation_of_glances(
         locations, seed, hidden):
-    def shuffled(given):
+    def shuffled(given, requester=None):
         ordered = list(given)
         seed.shuffle(ordered)
         return ordered

@@ -1,4 +1,5 @@
 import dataclasses
+import ipaddress
 import logging
 
 import pytest
@@ -229,9 +230,20 @@ def test_resolve_returns_settings_unchanged():
     ({"oslo_config_file": "/nonexistent/glance-api.conf"},
      ["oslo_config_file", "'/nonexistent/glance-api.conf'",
       "existing config files"]),
+    ({"trusted_proxies": "10.0.0.0/8, 10.1.2.3/16"},
+     ["[location_strategy_filter] trusted_proxies", "'10.1.2.3/16'",
+      "10.0.0.0/8", "no host bits set"]),
+    ({"trusted_proxies": "haproxy.example.com"},
+     ["trusted_proxies", "'haproxy.example.com'", "IP network"]),
+    ({"trusted_proxies": "::ffff:10.0.0.0/104"},
+     ["trusted_proxies", "'::ffff:10.0.0.0/104'", "IPv4 network"]),
+    ({"client_address_header": "x-real-ip"},
+     ["client_address_header", "'x-real-ip'", "x-forwarded-for, forwarded"]),
 ], ids=["unknown-strategy", "strategy-name-is-case-sensitive",
         "unknown-store-type", "not-a-boolean", "int-for-boolean",
-        "int-for-list", "unknown-paste-key", "missing-config-file"])
+        "int-for-list", "unknown-paste-key", "missing-config-file",
+        "proxy-network-with-host-bits", "proxy-by-name",
+        "proxy-ipv4-mapped", "unknown-client-address-header"])
 def test_bad_paste_values_fail_at_load(conf, fragments):
     with pytest.raises(settings.ConfigError) as raised:
         settings.resolve(conf)
@@ -327,6 +339,12 @@ NOT_DEFAULT = {
     (FILTER, "location_lookup_timeout"): 0.25,
     (FILTER, "location_lookup_concurrency"): 3,
     (FILTER, "location_cache_ttl"): 0,
+    (FILTER, "trusted_proxies"): [ipaddress.ip_network("10.0.0.0/8")],
+    (FILTER, "client_address_header"): "forwarded",
+    ("client_network_location_strategy", "network_preferences"):
+        "10.0.0.0/8: a",
+    ("client_network_location_strategy", "default_preference"): "a",
+    ("client_network_location_strategy", "prefer_by"): "store_type",
     ("store_id_location_strategy", "store_id_preference"): ["web"],
     ("store_type_location_strategy", "store_type_preference"): ["http"],
 }
@@ -383,7 +401,7 @@ def test_settings_fields_are_the_filter_options_at_their_defaults():
 
 def test_settings_built_by_hand_have_the_options_defaults():
     by_hand = settings.Settings(strategy="location_order",
-                                order=lambda locations: locations)
+                                order=lambda locations, requester=None: locations)
     configured = settings.from_paste({}, {})
     for opt in options.FILTER_OPTS:
         assert getattr(by_hand, opt.dest) == getattr(configured, opt.dest)

@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 import loc_strategy_filter
 from loc_strategy_filter import choose_best_location, get_ordered_locations
 from loc_strategy_filter import strategies
+from loc_strategy_filter.requester import ANYONE, Requester
+from loc_strategy_filter.strategies.base import Strategy
 
 # The spec's scheme map, written out independently of the code under test.
 TYPE_OF_SCHEME = {
@@ -356,6 +358,29 @@ def test_third_party_strategy_is_selected_by_name(reverse_strategy_installed):
     assert "reverse" in loc_strategy_filter.available_strategies()
     result = get_ordered_locations(locations, strategy="reverse")
     assert identities(result) == identities(locations[::-1])
+
+
+def test_a_strategy_written_before_requesters_orders_for_any_client(
+        reverse_strategy_installed):
+    locations = [{"url": FILE_URL, "metadata": {}},
+                 {"url": HTTP_URL, "metadata": {}}]
+    result = get_ordered_locations(locations, strategy="reverse",
+                                   client_address="10.1.2.3")
+    assert identities(result) == identities(locations[::-1])
+    order = strategies.load_strategy("reverse").orderer()
+    assert identities(order(locations, Requester.at("10.1.2.3"))) == \
+        identities(order(locations)) == identities(locations[::-1])
+
+
+def test_a_strategy_that_sees_requesters_is_given_the_clients_address():
+    seen = []
+    strategy = Strategy(name="seeing", sees_requester=True,
+                        build=lambda: lambda locations, requester:
+                        seen.append(requester) or list(locations))
+    order = strategy.orderer()
+    order([], Requester.at("10.1.2.3"))
+    order([])
+    assert seen == [Requester.at("10.1.2.3"), ANYONE]
 
 
 # -- Run from a source tree, without the entry points --------------------------
