@@ -1,4 +1,4 @@
-"""Time the client_network strategy against store_id, and 1 network against 1000.
+"""Time client_network against store_id, and 1 network against 1000.
 
 Through the filter in front of the stub image API (1000 images, 3 locations
 each, in stores central, edge1 and edge2, in that order): an image show and
