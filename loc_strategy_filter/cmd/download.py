@@ -9,15 +9,21 @@ checks; the image API's own download is the last resort, resumed at the byte
 a broken direct read reached. A wrong image is never left behind: data goes
 to ``FILE.part``, renamed to ``FILE`` only once its size and checksums match
 the image's; on standard output the last chunk is held back until then.
+
+The locations are ordered for the client the image API sees: the one of
+``--client-address``, or else the address this host reaches the image API's
+endpoint from.
 """
 
 import contextlib
+import functools
 import logging
 import os
 import sys
 import time
 
 from loc_strategy_filter import settings as settings_mod
+from loc_strategy_filter.cmd import client_address
 from loc_strategy_filter.cmd.progress import Progress
 from loc_strategy_filter.cmd.strategy_args import strategy_overrides
 from loc_strategy_filter.download import ranges
@@ -46,6 +52,13 @@ def add_arguments(parser):
     parser.add_argument("-o", "--output", metavar="FILE", default="-",
                         help="the file to write; - (the default) for "
                              "standard output")
+    parser.add_argument("--client-address", metavar="ADDRESS",
+                        type=client_address.client_address_argument,
+                        help="order the locations for a client at this IP "
+                             "address, as the filter orders for a request "
+                             "from it (client_network); default: the local "
+                             "address this host reaches the image API from, "
+                             "else none")
     cloud = parser.add_argument_group(
         "cloud", "the image API, found as every OpenStack command finds it: "
                  "a cloud of clouds.yaml, or else the OS_* environment "
@@ -81,6 +94,19 @@ class _ImageAPI:
                   "locations": image.locations, "direct_url": image.direct_url}
         return {key: value for key, value in fields.items()
                 if value is not None}
+
+    def endpoint(self):
+        """The image API's endpoint URL the connection uses, or None."""
+        try:
+            endpoint = self._proxy.get_endpoint()
+        except self._errors as exc:
+            endpoint, reason = None, exc
+        else:
+            reason = "the connection has none"
+        if endpoint is None:
+            LOG.info("No image API endpoint (%s): ordering for a client of "
+                     "no known address", reason)
+        return endpoint
 
     def data(self, image_id, start, size):
         """The bytes of the ``size``-byte image from byte ``start``, in
@@ -282,6 +308,17 @@ def _configuration(args):
         config_files=args.config_file, overrides=strategy_overrides(args)))
 
 
+def _order_for_client(args, api, settings):
+    """``settings.order`` for the client the image API sees."""
+    endpoint = None if args.client_address is not None else api.endpoint()
+    requester, whence = client_address.requester_for(args.client_address,
+                                                     endpoint)
+    if requester.client_address is not None:
+        LOG.info("Ordering the locations for client address %s (%s)",
+                 requester.client_address, whence)
+    return functools.partial(settings.order, requester=requester)
+
+
 def _open_output(path):
     if path == "-":
         return _StandardOutput(sys.stdout.buffer)
@@ -329,7 +366,8 @@ def run(args):
         if recorded is None:
             raise DownloadFailed(f"image {image['id']} has no data (status "
                                  f"{image.get('status')})")
-        found = candidates(image, settings.order, settings.readers)
+        found = candidates(image, _order_for_client(args, api, settings),
+                           settings.readers)
         output = _open_output(args.output)
         with _progress_bar(recorded.size) as progress:
             sources = _download(api, image, found, recorded, output,

@@ -2,13 +2,16 @@
 
 Reads an image (JSON object with ``locations`` or ``direct_url``) or a list
 of locations from a file or standard input and prints the URLs in strategy
-order, then the best one.
+order, then the best one: the order the filter gives a request from
+``--client-address``, or from this host when ``--image-api-url`` names the
+image API it would be sent to (nothing is sent to it).
 """
 
 import json
 import sys
 
 from loc_strategy_filter import settings as settings_mod
+from loc_strategy_filter.cmd import client_address
 from loc_strategy_filter.cmd.strategy_args import strategy_overrides
 from loc_strategy_filter.locations import shown_locations
 
@@ -21,6 +24,19 @@ def add_arguments(parser):
                         help="image or locations JSON; - for standard input")
     parser.add_argument("--json", action="store_true",
                         help="print the ordered locations as JSON")
+    parser.add_argument("--client-address", metavar="ADDRESS",
+                        type=client_address.client_address_argument,
+                        help="order for a client at this IP address, as the "
+                             "filter orders for a request from it "
+                             "(client_network); default: this host's address "
+                             "towards --image-api-url, else none")
+    parser.add_argument("--image-api-url", metavar="URL",
+                        type=client_address.endpoint_argument,
+                        help="the image API endpoint, e.g. "
+                             "http://glance.example:9292: without "
+                             "--client-address, order for the local address "
+                             "this host reaches it from (found without "
+                             "sending anything)")
 
 
 def _locations_in(document):
@@ -46,8 +62,11 @@ def _read(path):
 def run(args):
     settings = settings_mod.from_config(settings_mod.load_config(
         config_files=args.config_file, overrides=strategy_overrides(args)))
+    requester, whence = client_address.requester_for(args.client_address,
+                                                     args.image_api_url)
     try:
-        ordered = settings.order(_locations_in(_read(args.file)))
+        ordered = settings.order(_locations_in(_read(args.file)),
+                                 requester=requester)
     except (OSError, ValueError) as exc:
         print(f"loc-strategy-filter order: {exc}", file=sys.stderr)
         return 1
@@ -56,6 +75,8 @@ def run(args):
         print()
         return 0
     print(f"strategy: {settings.strategy}")
+    if requester.client_address is not None:
+        print(f"client address: {requester.client_address} ({whence})")
     for rank, location in enumerate(ordered, 1):
         print(f"{rank}. {location.get('url')}")
     print(f"best: {ordered[0].get('url') if ordered else '(none)'}")

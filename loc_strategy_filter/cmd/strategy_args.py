@@ -1,7 +1,8 @@
 """Command-line options that override the strategy configuration."""
 
 OVERRIDABLE = ("location_strategy", "store_type_preference",
-               "store_id_preference", "hide_locations")
+               "store_id_preference", "network_preferences",
+               "default_preference", "prefer_by", "hide_locations")
 
 
 def add_strategy_arguments(parser):
@@ -13,6 +14,17 @@ def add_strategy_arguments(parser):
                        help='store types, best first, e.g. "http, file"')
     group.add_argument("--store-id-preference",
                        help='store identifiers, best first, e.g. "fast, slow"')
+    group.add_argument("--network-preferences",
+                       help="client_network: client networks and their "
+                            'stores, best first, e.g. "10.1.0.0/16: edge1 '
+                            'central; 10.2.0.0/16: edge2 central"')
+    group.add_argument("--default-preference",
+                       help="client_network: the stores of a client in no "
+                            'listed network or of no known address, e.g. '
+                            '"central"')
+    group.add_argument("--prefer-by",
+                       help="client_network: what the store names are, "
+                            "store_id (the default) or store_type")
     group.add_argument("--config-file", action="append", default=[],
                        help="an oslo.config file to read, such as "
                             "glance-api.conf (repeatable)")

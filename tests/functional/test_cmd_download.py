@@ -2,6 +2,7 @@
 server, reached through openstacksdk without authentication."""
 
 import functools
+import logging
 import os
 import re
 import sys
@@ -14,7 +15,7 @@ from loc_strategy_filter_stub import StubImageAPI
 from tests import servers
 from tests.functional import mirrors
 
-pytest.importorskip("openstack")
+openstack = pytest.importorskip("openstack")
 # openstacksdk's own pending deprecations, which its users never see.
 pytestmark = pytest.mark.filterwarnings(
     "ignore::PendingDeprecationWarning:openstack")
@@ -142,6 +143,75 @@ def test_the_strategys_choice_is_the_location_read(
     assert api.downloads() == []
     assert served_by in capsys.readouterr().err
     assert not os.path.exists(f"{output}.part")
+
+
+BY_NETWORK = ["--strategy", "client_network", "--prefer-by", "store_type",
+              "--default-preference", "file"]
+
+
+@pytest.mark.parametrize("address, mirror_read, served_by", [
+    ("10.1.2.3", True, "location 1 (http store"),
+    ("10.2.2.3", False, "location 0 (file store"),
+], ids=["edge-client", "central-client"])
+def test_the_location_read_is_the_one_the_client_address_prefers(
+        api, started, config, output, capsys, address, mirror_read,
+        served_by):
+    mirror = started(DATA)
+    image_id = api.image_with(mirror.url())
+
+    assert download(image_id, output, *config(), *BY_NETWORK,
+                    "--network-preferences", "10.1.0.0/16: http file",
+                    "--client-address", address) == 0
+
+    assert output.read_bytes() == DATA
+    assert bool(gets(mirror)) is mirror_read
+    assert served_by in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("preferences, mirror_read, served_by", [
+    ("127.0.0.1/32: http; 10.0.0.0/8: file", True, "location 1 (http store"),
+    ("127.0.0.0/8: file; 0.0.0.0/0: http", False, "location 0 (file store"),
+], ids=["own-host-http", "own-host-file"])
+def test_by_default_the_client_is_this_host_towards_the_image_api(
+        api, started, config, output, capsys, caplog, preferences,
+        mirror_read, served_by):
+    caplog.set_level(logging.INFO)
+    mirror = started(DATA)
+    image_id = api.image_with(mirror.url())
+
+    assert download(image_id, output, *config(), *BY_NETWORK,
+                    "--network-preferences", preferences) == 0
+
+    assert bool(gets(mirror)) is mirror_read
+    assert served_by in capsys.readouterr().err
+    assert ("Ordering the locations for client address 127.0.0.1 (this "
+            f"host's address towards 127.0.0.1:{api.server.port})"
+            in caplog.text)
+
+
+def test_an_image_api_of_no_known_endpoint_orders_for_nobody(
+        api, started, config, output, capsys, caplog, monkeypatch):
+    caplog.set_level(logging.INFO)
+    mirror = started(DATA)
+    image_id = api.image_with(mirror.url())
+    monkeypatch.setattr(openstack.proxy.Proxy, "get_endpoint",
+                        lambda self, **kwargs: None)
+
+    assert download(image_id, output, *config(), *BY_NETWORK,
+                    "--network-preferences", "127.0.0.0/8: http") == 0
+
+    assert not gets(mirror)
+    assert "from location 0 (file store" in capsys.readouterr().err
+    assert "No image API endpoint (the connection has none)" in caplog.text
+
+
+def test_a_malformed_client_address_is_refused(api, output, capsys):
+    with pytest.raises(SystemExit) as exit:
+        download("x", output, "--client-address", "10.1.2.300")
+    assert exit.value.code == 2
+    assert ("argument --client-address: '10.1.2.300' is not an IP address"
+            in capsys.readouterr().err)
+    assert api.log == []
 
 
 def test_a_mirror_that_is_down_falls_back_to_the_next_location(
