@@ -299,7 +299,10 @@ def _image_api(openstack, args, chunk_size):
         raise settings_mod.ConfigError(f"cloud configuration: {exc}") from None
     errors = (openstack.exceptions.SDKException, auth_errors.ClientException,
               requests.RequestException)
-    return _ImageAPI(connection, errors, chunk_size)
+    try:  # finding the image API authenticates, and may fail
+        return _ImageAPI(connection, errors, chunk_size)
+    except errors as exc:
+        raise DownloadFailed(f"image API: {exc}") from None
 
 
 def _configuration(args):

@@ -5,6 +5,7 @@ import functools
 import logging
 import os
 import re
+import socket
 import sys
 
 import pytest
@@ -332,6 +333,26 @@ def test_standard_output_never_gets_a_whole_wrong_image(api, started, config,
 def test_an_unknown_image_fails(api, output, capsys):
     assert download("no-such-image", output) == 1
     assert "no-such-image" in capsys.readouterr().err
+    assert list(output.parent.glob(f"{output.name}*")) == []
+
+
+def test_an_unreachable_identity_service_fails_cleanly(output, capsys,
+                                                      monkeypatch):
+    for name in list(os.environ):
+        if name.startswith("OS_"):
+            monkeypatch.delenv(name)
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    for name, value in {"OS_AUTH_URL": f"http://127.0.0.1:{port}/v3",
+                        "OS_USERNAME": "demo", "OS_PASSWORD": "secret",
+                        "OS_PROJECT_NAME": "demo",
+                        "OS_USER_DOMAIN_NAME": "Default",
+                        "OS_PROJECT_DOMAIN_NAME": "Default"}.items():
+        monkeypatch.setenv(name, value)
+    assert download("x", output) == 1
+    err = capsys.readouterr().err
+    assert "failed: image API: " in err and "Traceback" not in err
     assert list(output.parent.glob(f"{output.name}*")) == []
 
 
