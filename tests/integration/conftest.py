@@ -4,7 +4,7 @@ Run it with the Glance virtualenv's python:
 
     tools/glance-venv.sh && .cache/glance-venv/bin/python -m pytest tests/integration
 
-Two Glance deployments, each one database and its stores, are served by
+Three Glance deployments, each one database and its stores, are served by
 glance-api processes under uWSGI that differ only in their paste pipeline
 and in the strategy lines of their glance-api.conf.
 
@@ -59,6 +59,22 @@ identity headers authtoken would set; an image import needs a project):
   a process of its own, as a real filter reaches Glance's internal
   endpoint; the tests read it only as Glance alone in this configuration.
 
+``sites``, three file stores ``central`` (the default), ``edge1`` and
+``edge2``, one per site, with the ``keystone`` pipeline minus
+``authtoken`` as in ``multistore``; its servers order by who asks
+(``location_strategy = client_network``): clients in 127.0.0.2/32 prefer
+``edge1 central``, in 127.0.0.3/32 ``edge2 central``, anyone else
+``central``; peers in 127.0.0.9/32 are trusted proxies, whose
+``X-Forwarded-For`` names the client. The tests' clients bind those
+loopback addresses (all of 127.0.0.0/8 is local on Linux), and their
+proxies are loopback servers of the tests (``proxy.ForwardingProxy``):
+
+- ``bare``: no filter;
+- ``client_network``: the filter, ``download_mode = auto`` (steers to
+  the client's preferred store);
+- ``client_network_serve``: the same, ``download_mode = serve``, reading
+  the client's preferred copy itself (``file_dirs``: the three stores).
+
 Every test also checks that no glance-api logged an ERROR or a traceback
 while it ran (``glance_logged_no_error``); a test that provokes an error of
 the filter's on purpose names it with ``@pytest.mark.filter_errors``.
@@ -110,6 +126,20 @@ STORE_ID = {
 DIRECT_URL_ONLY = {"DEFAULT": {"show_multiple_locations": "False",
                                "show_image_direct_url": "True"}}
 AUTO = {"location_strategy_filter": {"download_mode": "auto"}}
+# The sites deployment: a store per site, a network per edge site.
+SITE_STORES = ("central", "edge1", "edge2")
+EDGE1_CLIENT, EDGE2_CLIENT = "127.0.0.2", "127.0.0.3"
+TRUSTED_PROXY, UNTRUSTED_PROXY = "127.0.0.9", "127.0.0.8"
+CLIENT_NETWORK = {
+    "DEFAULT": {"location_strategy": "client_network"},
+    "client_network_location_strategy": {
+        "network_preferences": f"{EDGE1_CLIENT}/32: edge1 central; "
+                               f"{EDGE2_CLIENT}/32: edge2 central",
+        "default_preference": "central",
+        "prefer_by": "store_id",
+    },
+    "location_strategy_filter": {"trusted_proxies": f"{TRUSTED_PROXY}/32"},
+}
 # The service token of direct_url_auth, valid on service_endpoint only.
 SERVICE_TOKEN = "service-token-of-the-tests"
 # service_endpoint's own policy line: every caller is a service.
@@ -267,7 +297,7 @@ def doomed_mirror():
 
 @pytest.fixture(scope="session")
 def glance_deployments(tmp_path_factory, mirror, doomed_mirror, pytestconfig):
-    """Both running deployments, by name; all their servers start at once."""
+    """The running deployments, by name; all their servers start at once."""
     from tests.integration import glance_api
 
     mirror_ports = [mirror.port, doomed_mirror.port]
@@ -277,7 +307,10 @@ def glance_deployments(tmp_path_factory, mirror, doomed_mirror, pytestconfig):
     multi = glance_api.Deployment(
         "multistore", tmp_path_factory.mktemp("multistore"), mirror_ports,
         file_stores=FILE_STORES, identity=IDENTITY)
-    deployments = [single, multi]
+    sites = glance_api.Deployment(
+        "sites", tmp_path_factory.mktemp("sites"), mirror_ports,
+        file_stores=SITE_STORES, identity=IDENTITY)
+    deployments = [single, multi, sites]
     pytestconfig.stash[_DEPLOYMENT] = deployments
     try:
         try:
@@ -318,6 +351,13 @@ def glance_deployments(tmp_path_factory, mirror, doomed_mirror, pytestconfig):
             multi.add("direct_url_auth", lambda: glance_api.merge_sections(
                 DIRECT_URL_ONLY, STORE_ID, AUTO,
                 service_credentials(endpoint)))
+            sites.add("bare", filtered=False)
+            sites.add("client_network", glance_api.merge_sections(
+                CLIENT_NETWORK, AUTO))
+            sites.add("client_network_serve", glance_api.merge_sections(
+                CLIENT_NETWORK, SERVE, {"location_strategy_filter": {
+                    "file_dirs": ", ".join(str(sites.store_dir(store))
+                                           for store in SITE_STORES)}}))
             glance_api.start_all(deployments)
         except glance_api.StartError as exc:
             pytest.fail(str(exc), pytrace=False)
@@ -337,6 +377,11 @@ def multistore_deployment(glance_deployments):
     return glance_deployments["multistore"]
 
 
+@pytest.fixture(scope="session")
+def sites_deployment(glance_deployments):
+    return glance_deployments["sites"]
+
+
 def _clients(deployment):
     from tests.integration.image_api import ImageApi
 
@@ -354,6 +399,13 @@ def glance(glance_deployment):
 def multistore(multistore_deployment):
     """A client for each multi-store server, by name."""
     return _clients(multistore_deployment)
+
+
+@pytest.fixture(scope="session")
+def sites(sites_deployment):
+    """A client for each server of the sites deployment, by name (from
+    127.0.0.1, in no site's network)."""
+    return _clients(sites_deployment)
 
 
 @dataclasses.dataclass

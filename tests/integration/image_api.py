@@ -7,23 +7,57 @@ retries anything: it returns the ``requests.Response``.
 import time
 
 import requests
+from requests import adapters
 
 PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
 
 
+class _SourceAddressAdapter(adapters.HTTPAdapter):
+    """Connections made from ``source_address`` (an IP address of this
+    host), so that the server sees the client there."""
+
+    def __init__(self, source_address):
+        self._source_address = source_address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self._source_address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
 class ImageApi:
     """The Glance v2 image calls the scenarios make, against ``url``, with
-    ``headers`` (the caller's identity, where the server wants one)."""
+    ``headers`` (the caller's identity, where the server wants one).
 
-    def __init__(self, url, headers=None):
+    With ``source_address`` (``"127.0.0.2"``: all of 127.0.0.0/8 is this
+    host's on Linux) every connection leaves from that address, which is
+    the peer address (``REMOTE_ADDR``) the server sees."""
+
+    def __init__(self, url, headers=None, source_address=None):
         self.url = url
+        self.source_address = source_address
         self.session = requests.Session()
         self.session.headers.update(headers or {})
+        if source_address is not None:
+            adapter = _SourceAddressAdapter(source_address)
+            self.session.mount("http://", adapter)
+            self.session.mount("https://", adapter)
 
     def as_caller(self, headers):
         """A client of the same server, whose caller's headers are
         ``headers`` over these (``{"X-Roles": "member"}``)."""
-        return ImageApi(self.url, {**self.session.headers, **headers})
+        return ImageApi(self.url, {**self.session.headers, **headers},
+                        self.source_address)
+
+    def from_address(self, source_address):
+        """A client of the same server, with the same headers, whose
+        connections leave from ``source_address``."""
+        return ImageApi(self.url, dict(self.session.headers), source_address)
+
+    def through(self, url):
+        """A client with the same headers and source address, of the server
+        at ``url`` (a proxy in front of this one)."""
+        return ImageApi(url, dict(self.session.headers), self.source_address)
 
     def call(self, method, path, **kwargs):
         kwargs.setdefault("timeout", 30)
