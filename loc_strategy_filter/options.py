@@ -70,6 +70,11 @@ class IPNetwork(types.ConfigType):
             raise ValueError(
                 f"{value!r} is not an IP network such as 10.0.0.0/8 or "
                 "fd00::/8 (no host bits set)") from None
+        if network.version == 6 and network.network_address.scope_id:
+            # A link-local address names a host only together with its
+            # link, and the peer's link is not compared.
+            raise ValueError(f"{value!r} has a scope: write networks "
+                             "without one")
         if network.version == 6 and network.subnet_of(_IPV4_MAPPED):
             # Clients are compared as the IPv4 addresses these map.
             raise ValueError(f"{value!r} is an IPv4-mapped network: write "
@@ -170,9 +175,13 @@ Related options:
     * ``[DEFAULT] location_strategy``
 
 Security note:
-    List only proxies that write the header themselves. A client can send
-    any forwarding header: one from a peer that is not listed is ignored,
-    so that no client chooses its own network by writing a header.
+    List only the proxies' own addresses (or networks that hold nothing but
+    proxies), and only proxies that write the header themselves. A client
+    can send any forwarding header: one from a peer that is not listed is
+    ignored, so that no client chooses its own network by writing a header.
+    A client inside a listed network would be taken for a proxy, and the
+    address it wrote believed: a network that holds one of the strategy's
+    client networks (``network_preferences``) is refused at start-up.
 """),
     cfg.StrOpt(
         "client_address_header",

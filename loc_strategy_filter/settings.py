@@ -14,6 +14,8 @@ the values of the options it declares.
 """
 
 import dataclasses
+import functools
+import inspect
 import logging
 import os
 
@@ -73,6 +75,29 @@ class Settings:
     #: ``[location_strategy_filter_auth]``, or None when it sets no
     #: ``auth_type``.
     service: object = None
+
+    def __post_init__(self):
+        if not _takes_a_requester(self.order):
+            # Built by hand, the way an orderer was before requesters.
+            object.__setattr__(self, "order", _blind(self.order))
+
+
+def _takes_a_requester(order):
+    try:
+        inspect.signature(order).bind([], strategies.base.ANYONE)
+    except TypeError:
+        return False
+    except ValueError:  # no signature to read: take it at its word
+        pass
+    return True
+
+
+def _blind(order):
+    @functools.wraps(order)
+    def ordered(locations, requester=strategies.base.ANYONE):
+        return order(locations)
+
+    return ordered
 
 
 def _option_index():
@@ -213,11 +238,29 @@ def from_config(conf):
         _strategy_orderer(conf, strategies.load_strategy(other))
     fields = {opt.dest: _value(conf, options.FILTER_GROUP, opt)
               for opt in options.FILTER_OPTS}
+    order = _strategy_orderer(conf, strategy)
+    _check_trusted_proxies(fields["trusted_proxies"], order)
     readers = _readers(conf)
     service = _service(conf, fields["location_lookup_timeout"])
     redaction.redact_logs_of(*redaction.FILTERED_LOGGERS)
-    return Settings(strategy=name, order=_strategy_orderer(conf, strategy),
+    return Settings(strategy=name, order=order,
                     readers=readers, service=service, **fields)
+
+
+def _check_trusted_proxies(trusted_proxies, order):
+    """Refuse a trusted proxy network holding one of the strategy's client
+    networks: its clients would be taken for proxies, and the forwarding
+    header they write believed."""
+    for proxies in trusted_proxies or ():
+        for clients in getattr(order, "client_networks", ()):
+            if (proxies.version == clients.version
+                    and clients.subnet_of(proxies)):
+                raise ConfigError(
+                    f"Invalid value {str(proxies)!r} for option "
+                    f"[{options.FILTER_GROUP}] trusted_proxies: it holds the "
+                    f"client network {clients} of the location strategy, "
+                    "whose clients would be taken for proxies; allowed: the "
+                    "proxies' own addresses or networks of proxies only")
 
 
 def _service(conf, timeout):

@@ -7,7 +7,9 @@ order, then the best one: the order the filter gives a request from
 image API it would be sent to (nothing is sent to it).
 """
 
+import argparse
 import json
+import os
 import sys
 
 from loc_strategy_filter import settings as settings_mod
@@ -32,11 +34,28 @@ def add_arguments(parser):
                              "towards --image-api-url, else none")
     parser.add_argument("--image-api-url", metavar="URL",
                         type=client_address.endpoint_argument,
+                        default=_image_api_from_environment(),
                         help="the image API endpoint, e.g. "
                              "http://glance.example:9292: without "
                              "--client-address, order for the local address "
                              "this host reaches it from (found without "
-                             "sending anything)")
+                             "sending anything); default: $OS_IMAGE_URL or "
+                             "$OS_ENDPOINT (order never authenticates to "
+                             "find it in a catalog)")
+
+
+def _image_api_from_environment():
+    """The image endpoint the environment names, as glanceclient
+    (``OS_IMAGE_URL``) and openstacksdk without auth (``OS_ENDPOINT``)
+    read it; None when it names none, or one that is not a URL."""
+    for name in ("OS_IMAGE_URL", "OS_ENDPOINT"):
+        value = os.environ.get(name)
+        if value:
+            try:
+                return client_address.endpoint_argument(value)
+            except argparse.ArgumentTypeError:
+                return None
+    return None
 
 
 def _locations_in(document):

@@ -8,6 +8,7 @@ that declares ``sees_requester`` gets the ``requester.Requester`` too.
 """
 
 import dataclasses
+import functools
 from typing import Callable, Sequence
 
 from loc_strategy_filter.requester import ANYONE, Requester
@@ -67,6 +68,9 @@ class Strategy:
     arguments ``build`` accepts. ``build`` returns ``ordered(locations)``,
     or with ``sees_requester`` ``ordered(locations, requester)``: a
     strategy written before requesters existed keeps working unchanged.
+    An ``ordered`` that tells clients apart by network says which in its
+    attribute ``client_networks`` (``ipaddress`` networks), so that no
+    trusted proxy network is allowed to hold them.
     """
 
     name: str
@@ -88,6 +92,7 @@ class Strategy:
                 f"{', '.join(sorted(accepted)) or 'none'}")
         ordered = self.build(**options)
         if self.sees_requester:
+            @functools.wraps(ordered)
             def order(locations, requester=ANYONE):
                 return ordered(locations, requester)
         else:

@@ -242,6 +242,8 @@ def _build(network_preferences="", default_preference="",
         orderer = match(address) if address is not None else None
         return (orderer or default)(locations)
 
+    # For the start-up check that no trusted proxy network holds clients.
+    ordered.client_networks = tuple(preferences)
     return ordered
 
 

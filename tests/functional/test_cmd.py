@@ -177,9 +177,43 @@ def test_order_is_the_one_a_client_at_the_address_gets(sites_file, capsys,
     assert lines[-1] == f"best: {best}"
 
 
-def test_order_without_an_address_says_for_nobody(sites_file, capsys):
+@pytest.fixture
+def no_image_api_in_environment(monkeypatch):
+    for name in ("OS_IMAGE_URL", "OS_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_order_without_an_address_says_for_nobody(
+        sites_file, capsys, no_image_api_in_environment):
     lines = order_lines(capsys, sites_file, *BY_NETWORK,
                         "--network-preferences", "10.1.0.0/16: edge1")
+    assert lines[:2] == ["strategy: client_network", f"1. {FILE_URL}"]
+
+
+@pytest.mark.parametrize("variables", [
+    {"OS_IMAGE_URL": "http://127.0.0.1:{port}/"},
+    {"OS_ENDPOINT": "http://127.0.0.1:{port}/v2"},
+    {"OS_IMAGE_URL": "http://127.0.0.1:{port}/",
+     "OS_ENDPOINT": "http://192.0.2.1:{port}/"},
+], ids=["os-image-url", "os-endpoint", "os-image-url-first"])
+def test_order_finds_the_image_api_in_the_environment(
+        sites_file, capsys, no_image_api_in_environment, variables):
+    port = free_port()
+    for name, value in variables.items():
+        no_image_api_in_environment.setenv(name, value.format(port=port))
+    lines = order_lines(capsys, sites_file, *BY_NETWORK,
+                        "--network-preferences", "127.0.0.1/32: edge2")
+    assert lines[1] == ("client address: 127.0.0.1 (this host's address "
+                        f"towards 127.0.0.1:{port})")
+    assert lines[-1] == f"best: {EDGE2_URL}"
+
+
+def test_order_ignores_an_environment_endpoint_that_is_no_url(
+        sites_file, capsys, no_image_api_in_environment):
+    no_image_api_in_environment.setenv("OS_ENDPOINT", "glance:9292")
+    lines = order_lines(capsys, sites_file, *BY_NETWORK,
+                        "--network-preferences", "127.0.0.1/32: edge2")
     assert lines[:2] == ["strategy: client_network", f"1. {FILE_URL}"]
 
 

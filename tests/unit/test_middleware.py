@@ -18,7 +18,7 @@ FILE_URL = "file:///srv/images/x"
 HTTP_URL = "http://127.0.0.1:9292/x"
 STORE_TYPE = {"location_strategy": "store_type",
               "store_type_preference": "http, file"}
-REVERSED = Settings(strategy="reverse", order=lambda locations, requester=None: locations[::-1])
+REVERSED = Settings(strategy="reverse", order=lambda locations: locations[::-1])
 
 
 def image(image_id="a", direct_url=True, locations=True):

@@ -10,6 +10,7 @@ from loc_strategy_filter import settings
 from loc_strategy_filter import stores
 from loc_strategy_filter import strategies
 from loc_strategy_filter.redaction import RedactingFilter
+from loc_strategy_filter.requester import Requester
 from tests import distributions
 
 FILE_URL = "file:///srv/images/x"
@@ -239,11 +240,24 @@ def test_resolve_returns_settings_unchanged():
      ["trusted_proxies", "'::ffff:10.0.0.0/104'", "IPv4 network"]),
     ({"client_address_header": "x-real-ip"},
      ["client_address_header", "'x-real-ip'", "x-forwarded-for, forwarded"]),
+    ({"trusted_proxies": "fe80::1%eth0"},
+     ["trusted_proxies", "'fe80::1%eth0'", "without one"]),
+    ({"location_strategy": "client_network",
+      "network_preferences": "10.1.0.0/16: edge1; 10.2.0.0/16: edge2",
+      "trusted_proxies": "192.0.2.10, 10.0.0.0/8"},
+     ["[location_strategy_filter] trusted_proxies", "'10.0.0.0/8'",
+      "client network 10.1.0.0/16", "proxies' own addresses"]),
+    ({"location_strategy": "client_network",
+      "network_preferences": "10.1.2.3/32: edge1",
+      "trusted_proxies": "10.1.2.0/24"},
+     ["trusted_proxies", "'10.1.2.0/24'", "client network 10.1.2.3/32"]),
 ], ids=["unknown-strategy", "strategy-name-is-case-sensitive",
         "unknown-store-type", "not-a-boolean", "int-for-boolean",
         "int-for-list", "unknown-paste-key", "missing-config-file",
         "proxy-network-with-host-bits", "proxy-by-name",
-        "proxy-ipv4-mapped", "unknown-client-address-header"])
+        "proxy-ipv4-mapped", "unknown-client-address-header",
+        "proxy-with-a-scope", "proxies-holding-client-networks",
+        "proxies-holding-a-client"])
 def test_bad_paste_values_fail_at_load(conf, fragments):
     with pytest.raises(settings.ConfigError) as raised:
         settings.resolve(conf)
@@ -267,6 +281,19 @@ def test_bad_file_values_fail_at_load(tmp_path, text, fragments):
         settings.from_paste({}, {"oslo_config_file": path})
     for fragment in fragments:
         assert fragment in str(raised.value)
+
+
+@pytest.mark.parametrize("trusted_proxies", [
+    "10.1.255.0/24, 192.0.2.10", "10.1.2.3", "10.3.0.0/16",
+], ids=["proxy-subnet-inside-a-site", "proxy-address-in-a-site",
+        "proxies-beside-the-sites"])
+def test_proxies_inside_or_beside_client_networks_are_allowed(
+        trusted_proxies):
+    result = settings.from_paste({}, {
+        "location_strategy": "client_network",
+        "network_preferences": "10.1.0.0/16: edge1; 10.2.0.0/16: edge2",
+        "trusted_proxies": trusted_proxies})
+    assert result.trusted_proxies
 
 
 def test_bad_value_on_a_callers_config_opts_fails(tmp_path):
@@ -562,3 +589,13 @@ def test_start_up_puts_the_log_redaction_on_our_loggers_and_urllib3s():
     settings.from_paste({}, {})
     for logger in (probe, logging.getLogger("urllib3.connectionpool")):
         assert any(isinstance(f, RedactingFilter) for f in logger.filters)
+
+
+def test_settings_built_by_hand_with_an_orderer_of_locations_alone():
+    # The shape of an orderer before requesters existed.
+    by_hand = settings.Settings(strategy="reverse",
+                                order=lambda locations: locations[::-1])
+    assert by_hand.order(LOCATIONS, Requester.at("10.1.2.3")) == \
+        LOCATIONS[::-1]
+    assert settings.Settings(strategy="same", order=list).order(
+        LOCATIONS, Requester.at("10.1.2.3")) == LOCATIONS
