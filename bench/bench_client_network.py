@@ -32,7 +32,7 @@ import time
 from loc_strategy_filter.middleware import LocationStrategyFilter
 from loc_strategy_filter_stub import StubImageAPI
 
-from bench_filter import environ_for
+from bench_filter import environ_for, request
 
 IMAGES = 1000
 STORES = ("central", "edge1", "edge2")
@@ -98,29 +98,10 @@ def _start_response(status, headers, exc_info=None):
     return None
 
 
-def environ_from_client(path, query):
-    environ = environ_for(path, query)
-    environ["REMOTE_ADDR"] = CLIENT
-    return environ
-
-
-def request(app, path, query=""):
-    """One full request from ``CLIENT``: the body is consumed and closed,
-    as a server does."""
-    def run():
-        body = app(environ_from_client(path, query), _start_response)
-        try:
-            for _ in body:
-                pass
-        finally:
-            getattr(body, "close", lambda: None)()
-    return run
-
-
 def stores_in_order(app, path, query=""):
     """The stores of each image's locations, in the order the app shows."""
-    body = json.loads(b"".join(app(environ_from_client(path, query),
-                                   _start_response)))
+    body = json.loads(b"".join(app(
+        environ_for(path, query, REMOTE_ADDR=CLIENT), _start_response)))
     images = body.get("images", [body])
     return [[location["metadata"]["store"] for location in image["locations"]]
             for image in images]
@@ -165,8 +146,10 @@ def main():
     check_alike(filters, *listing)
     cases = {}
     for name, app in filters.items():
-        cases[("show", name)] = (request(app, *show), args.show_number)
-        cases[("list", name)] = (request(app, *listing), args.list_number)
+        cases[("show", name)] = (request(app, *show, REMOTE_ADDR=CLIENT),
+                                 args.show_number)
+        cases[("list", name)] = (request(app, *listing, REMOTE_ADDR=CLIENT),
+                                 args.list_number)
     samples = {case: [] for case in cases}
     for _ in range(args.rounds):
         for case, (run, number) in cases.items():

@@ -42,24 +42,27 @@ def seed(stub, count):
     return image_id
 
 
-def environ_for(path, query=""):
-    return {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query,
+def environ_for(path, query="", **values):
+    """A GET of ``path``; ``values`` add or replace CGI variables
+    (``REMOTE_ADDR``)."""
+    return {**{"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query,
             "SCRIPT_NAME": "", "SERVER_NAME": "127.0.0.1",
             "SERVER_PORT": "9292", "SERVER_PROTOCOL": "HTTP/1.1",
             "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(),
             "wsgi.errors": io.StringIO(), "wsgi.multithread": False,
             "wsgi.multiprocess": False, "wsgi.run_once": False,
-            "wsgi.version": (1, 0)}
+            "wsgi.version": (1, 0)}, **values}
 
 
 def _start_response(status, headers, exc_info=None):
     return None
 
 
-def request(app, path, query=""):
-    """One full request: the body is consumed and closed, as a server does."""
+def request(app, path, query="", **values):
+    """One full request: the body is consumed and closed, as a server does;
+    ``values`` as ``environ_for`` takes them."""
     def run():
-        body = app(environ_for(path, query), _start_response)
+        body = app(environ_for(path, query, **values), _start_response)
         try:
             for _ in body:
                 pass
