@@ -15,7 +15,6 @@ import logging
 from loc_strategy_filter import rewrite
 from loc_strategy_filter import routes
 from loc_strategy_filter import upstream
-from loc_strategy_filter.requester import requester_of
 from loc_strategy_filter.stores.http import VIA
 from loc_strategy_filter.upstream import HeldResponse
 from loc_strategy_filter.user_request import UserRequest
@@ -90,8 +89,7 @@ class ImageResponseFilter:
             # Ask for a body the filter can read, so it can hide locations.
             environ.pop("HTTP_ACCEPT_ENCODING", None)
         learn = self._learning(call, environ)
-        requester = requester_of(environ, self.settings.trusted_proxies,
-                                 self.settings.client_address_header)
+        requester = self.settings.requester(environ)
         held = HeldResponse(self.application, environ)
         encoding = _json_encoding(held)
         if encoding == "":

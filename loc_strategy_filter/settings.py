@@ -28,6 +28,7 @@ from loc_strategy_filter import redaction
 from loc_strategy_filter import service_client
 from loc_strategy_filter import stores
 from loc_strategy_filter import strategies
+from loc_strategy_filter.requester import ANYONE, requester_of
 
 LOG = logging.getLogger(__name__)
 
@@ -81,10 +82,17 @@ class Settings:
             # Built by hand, the way an orderer was before requesters.
             object.__setattr__(self, "order", _blind(self.order))
 
+    def requester(self, environ):
+        """Who asks, for the strategy: found only if it looks."""
+        if not getattr(self.order, "sees_requester", True):
+            return ANYONE
+        return requester_of(environ, self.trusted_proxies,
+                            self.client_address_header)
+
 
 def _takes_a_requester(order):
     try:
-        inspect.signature(order).bind([], strategies.base.ANYONE)
+        inspect.signature(order).bind([], ANYONE)
     except TypeError:
         return False
     except ValueError:  # no signature to read: take it at its word
@@ -94,9 +102,10 @@ def _takes_a_requester(order):
 
 def _blind(order):
     @functools.wraps(order)
-    def ordered(locations, requester=strategies.base.ANYONE):
+    def ordered(locations, requester=ANYONE):
         return order(locations)
 
+    ordered.sees_requester = False
     return ordered
 
 

@@ -22,7 +22,6 @@ from loc_strategy_filter.download.record import RecordedBytes, fetch_image
 from loc_strategy_filter.user_request import UserRequest
 from loc_strategy_filter.download.verify import Verified
 from loc_strategy_filter.locations import store_of
-from loc_strategy_filter.requester import requester_of
 from loc_strategy_filter.rewrite import needs_locations
 from loc_strategy_filter.stores.http import VIA
 from loc_strategy_filter.upstream import (
@@ -78,9 +77,7 @@ class DownloadFilter:
                 or "HTTP_IF_RANGE" in environ):
             return self.application(environ, start_response)
         # Before the upstream writes its routing state into ``environ``.
-        user_request = UserRequest(environ, requester_of(
-            environ, self.settings.trusted_proxies,
-            self.settings.client_address_header))
+        user_request = UserRequest(environ, self.settings.requester(environ))
         if mode == "serve":
             return self._serve_mode(environ, start_response, user_request)
         if mode == "steer":

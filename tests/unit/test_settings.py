@@ -10,7 +10,7 @@ from loc_strategy_filter import settings
 from loc_strategy_filter import stores
 from loc_strategy_filter import strategies
 from loc_strategy_filter.redaction import RedactingFilter
-from loc_strategy_filter.requester import Requester
+from loc_strategy_filter.requester import ANYONE, Requester
 from tests import distributions
 
 FILE_URL = "file:///srv/images/x"
@@ -599,3 +599,16 @@ def test_settings_built_by_hand_with_an_orderer_of_locations_alone():
         LOCATIONS[::-1]
     assert settings.Settings(strategy="same", order=list).order(
         LOCATIONS, Requester.at("10.1.2.3")) == LOCATIONS
+
+
+@pytest.mark.parametrize("local_conf, expected", [
+    ({"location_strategy": "client_network"}, Requester.at("10.1.2.3")),
+    ({"location_strategy": "client_network",
+      "trusted_proxies": "10.1.2.3"}, Requester.at("192.0.2.7")),
+    ({"location_strategy": "store_id"}, ANYONE),
+], ids=["seeing-strategy", "behind-a-trusted-proxy", "blind-strategy"])
+def test_the_requester_is_found_for_a_strategy_that_looks(local_conf,
+                                                          expected):
+    environ = {"REMOTE_ADDR": "10.1.2.3",
+               "HTTP_X_FORWARDED_FOR": "192.0.2.7"}
+    assert settings.from_paste({}, local_conf).requester(environ) == expected
