@@ -24,9 +24,9 @@ import pytest
 from tests.integration.conftest import (
     DATA, EDGE1_CLIENT, EDGE2_CLIENT, SITE_STORES, TRUSTED_PROXY,
     UNTRUSTED_PROXY, unique_name)
-from tests.integration.file_watch import FileWatch
 from tests.integration.proxy import ForwardingProxy
 from tests.integration.test_location_api import locations as location_api
+from tests.integration.test_multistore import stores_read
 
 ELSEWHERE = "127.0.0.1"  # in no listed network
 # What each client prefers, as the operator wrote it.
@@ -97,15 +97,6 @@ def expected_order(client, site_copies):
     preference = PREFERENCE[client]
     return preference + [store for store in site_copies.glance_order
                          if store not in preference]
-
-
-def stores_read(site_copies, download):
-    """``download()``'s answer, and the stores whose copy it read."""
-    with FileWatch(site_copies.paths.values()) as watch:
-        answer = download()
-    read = watch.read()
-    return answer, {store for store, path in site_copies.paths.items()
-                    if str(path) in read}
 
 
 def assert_the_image(answer, site_copies):
