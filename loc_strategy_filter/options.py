@@ -8,11 +8,13 @@ readers (``file_dirs``, ``http_*``), where operators have always set them.
 A third party's reader has a group of its own: see ``reader_group``.
 """
 
+import copy
 import ipaddress
 
 from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 from oslo_config import types
+from oslo_cache import _opts as oslo_cache_opts
 
 from loc_strategy_filter import stores
 from loc_strategy_filter import strategies
@@ -21,6 +23,42 @@ FILTER_GROUP = "location_strategy_filter"
 #: keystoneauth1's auth, session and adapter options of the filter's service
 #: credentials: a group of its own, which Glance never reads.
 AUTH_GROUP = "location_strategy_filter_auth"
+#: oslo.cache's options for the memory of failed locations that workers and
+#: hosts share (``failure_cache``): not ``[cache]``, which Glance's own config
+#: files may hold for Glance.
+CACHE_GROUP = "location_strategy_filter_cache"
+
+#: Where oslo.cache's defaults do not suit a cache that may slow no request:
+#: the socket timeout bounds what a hung server costs, and
+#: ``memcache_dead_retry`` how often one that failed is tried again.
+_CACHE_DEFAULTS = {"socket_timeout": 0.1, "memcache_dead_retry": 30}
+#: What the filter makes of oslo.cache's options, before their own help.
+_CACHE_HELP = {
+    "enabled": """
+Share the memory of failed locations between workers and hosts.
+
+With it, a location that failed for one Glance API worker (see
+``[location_strategy_filter] location_failure_ttl``) is tried last by all the
+workers of every host using the same memcached, instead of each paying the
+timeout. Without it, each process remembers its own failures. Only
+``enabled``, ``backend``, ``memcache_servers``, ``socket_timeout``,
+``memcache_dead_retry``, ``hashclient_retry_attempts``,
+``hashclient_retry_timeout`` and the ``tls_*`` options are used here; the
+others are accepted so that lines written for other services can be copied.
+
+Security note:
+    Keys are digests and values carry no URL, but whoever can write to
+    memcached can make locations look failed (read last, or not read by the
+    filter): keep it on a trusted network. Nothing read from it is
+    unpickled, and every byte served is still verified.
+""",
+    "backend": """
+Only ``dogpile.cache.pymemcache`` is accepted when ``enabled`` is true.
+
+The filter builds that client itself, with the socket timeouts below and no
+pickling.
+""",
+}
 
 LOCATION_STRATEGY_OPT = cfg.StrOpt(
     "location_strategy",
@@ -230,11 +268,15 @@ Seconds during which a location that failed is tried last.
 
 So that one dead mirror does not cost every download a timeout.
 
+Each worker process remembers its own failures, unless
+``[location_strategy_filter_cache]`` shares them through memcached.
+
 Possible values:
     * 0 or a positive number of seconds; 0 disables the memory.
 
 Related options:
     * ``download_mode``
+    * ``[location_strategy_filter_cache] enabled``
 """),
     cfg.FloatOpt(
         "location_lookup_timeout",
@@ -344,10 +386,26 @@ def auth_opts():
             *ks_loading.get_session_conf_options(), *adapter_opts]
 
 
+def cache_opts():
+    """oslo.cache's options, copied, with ``_CACHE_DEFAULTS``: from the
+    function oslo.cache publishes as its ``oslo.config.opts`` entry point."""
+    found = []
+    for _, opts in oslo_cache_opts.list_opts():
+        for opt in opts:
+            opt = copy.deepcopy(opt)
+            if opt.dest in _CACHE_DEFAULTS:
+                opt.default = _CACHE_DEFAULTS[opt.dest]
+            if opt.dest in _CACHE_HELP:
+                opt.help = _CACHE_HELP[opt.dest].strip() + "\n\n" + opt.help
+            found.append(opt)
+    return found
+
+
 def list_opts():
     """Every option, by group, for ``oslo-config-generator``."""
     groups = {}
     for group, _, opts in declared_opts():
         groups.setdefault(group, []).extend(opts)
     groups[AUTH_GROUP] = auth_opts()
+    groups[CACHE_GROUP] = cache_opts()
     return [(group, opts) for group, opts in groups.items() if opts]

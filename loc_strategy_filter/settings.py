@@ -22,6 +22,7 @@ import os
 from oslo_config import cfg
 from oslo_config import types
 
+from loc_strategy_filter import failure_cache
 from loc_strategy_filter import glance_config
 from loc_strategy_filter import options
 from loc_strategy_filter import redaction
@@ -76,6 +77,9 @@ class Settings:
     #: ``[location_strategy_filter_auth]``, or None when it sets no
     #: ``auth_type``.
     service: object = None
+    #: The ``failure_cache.SharedCache`` of
+    #: ``[location_strategy_filter_cache]``, or None when it is not enabled.
+    failure_cache: object = None
 
     def __post_init__(self):
         if not _takes_a_requester(self.order):
@@ -154,6 +158,7 @@ def register_options(conf):
             conf.register_opts(opts,
                                group=None if group == "DEFAULT" else group)
     service_client.register(conf)
+    failure_cache.register(conf)
 
 
 def _split_files(value):
@@ -251,9 +256,13 @@ def from_config(conf):
     _check_trusted_proxies(fields["trusted_proxies"], order)
     readers = _readers(conf)
     service = _service(conf, fields["location_lookup_timeout"])
+    try:
+        cache = failure_cache.load(conf, fields["location_failure_ttl"])
+    except failure_cache.CacheConfigError as exc:
+        raise ConfigError(str(exc)) from None
     redaction.redact_logs_of(*redaction.FILTERED_LOGGERS)
-    return Settings(strategy=name, order=order,
-                    readers=readers, service=service, **fields)
+    return Settings(strategy=name, order=order, readers=readers,
+                    service=service, failure_cache=cache, **fields)
 
 
 def _check_trusted_proxies(trusted_proxies, order):

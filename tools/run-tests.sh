@@ -3,6 +3,15 @@
 # then the integration tier against the real Glance in .cache/glance-venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The shared location-health tests run a real memcached (Debian's package).
+if ! command -v memcached >/dev/null; then
+    [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null || {
+        echo "run-tests: the tests need memcached; install it and rerun" >&2
+        exit 1
+    }
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq memcached
+fi
 python3 -m venv .venv
 .venv/bin/pip install -q -e '.[test]'
 .venv/bin/python -m pytest tests/unit tests/functional

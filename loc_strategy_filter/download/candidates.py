@@ -31,11 +31,11 @@ def ranked(image, order):
             for location in order(shown)]
 
 
-def deprioritised(ranking, memory, recorded=None):
-    """``ranking`` as ``memory.deprioritised`` orders it."""
+def deprioritised(ranking, recalled):
+    """``ranking`` as ``recalled.deprioritised`` (``failures.Recalled``)
+    orders it."""
     index_of = {id(location): index for index, location in ranking}
-    kept = memory.deprioritised([location for _, location in ranking],
-                                recorded)
+    kept = recalled.deprioritised([location for _, location in ranking])
     return [(index_of[id(location)], location) for location in kept]
 
 
@@ -51,8 +51,10 @@ def readable(ranking, readers):
 
 def _tried(image, order, memory, recorded):
     ranking = ranked(image, order)
-    return ranking if memory is None else deprioritised(ranking, memory,
-                                                        recorded)
+    if memory is None:
+        return ranking
+    return deprioritised(ranking, memory.recall(
+        [location["url"] for _, location in ranking], recorded))
 
 
 def best_location(image, order, memory=None, recorded=None):

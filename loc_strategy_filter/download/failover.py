@@ -34,10 +34,12 @@ def _reason(error, url):
 class FailoverStream:
     """Bytes ``start`` up to ``stop`` (None: the end) of the image
     ``recorded`` describes, from the first of ``candidates`` that serves,
-    then once ``continuation(offset, stop)``; failures go to ``memory``."""
+    then once ``continuation(offset, stop)``. ``recalled`` (a
+    ``failures.Recalled`` of ``recorded``) says which failed lately, and
+    takes the failures of this stream."""
 
     def __init__(self, candidates, recorded, start=0, stop=None, *,
-                 image_id, memory=None, continuation=None):
+                 image_id, recalled=None, continuation=None):
         stop = recorded.size if stop is None else stop
         if not 0 <= start <= stop <= recorded.size:
             raise ValueError(f"bytes {start} to {stop} are not within an "
@@ -47,7 +49,8 @@ class FailoverStream:
         self._start = start
         self._stop = stop
         self._image_id = image_id
-        self._memory = FailureMemory(0) if memory is None else memory
+        self._memory = (FailureMemory(0).recall((), recorded)
+                        if recalled is None else recalled)
         self._continuation = continuation
         self._opened = []  # the candidates that sent (or could send) bytes
         self._reading = None  # the candidate read now; None: the continuation
@@ -109,7 +112,7 @@ class FailoverStream:
         """Open the next candidate at ``offset``; False when none is left."""
         for candidate in self._candidates:
             if self.failovers and self._memory.recently_failed(
-                    candidate.url, self._recorded):
+                    candidate.url):
                 # Failing over: do not wait on one that failed lately too.
                 LOG.debug("Image %s: location %s failed lately; not tried "
                           "again", self._image_id, candidate.index)

@@ -18,6 +18,7 @@ from loc_strategy_filter.download.continuation import UpstreamContinuation
 from loc_strategy_filter.download.failover import (
     FailoverStream, NoReadableLocation)
 from loc_strategy_filter.download.failures import FailureMemory
+from loc_strategy_filter.download.shared_failures import SharedFailureMemory
 from loc_strategy_filter.download.record import RecordedBytes, fetch_image
 from loc_strategy_filter.user_request import UserRequest
 from loc_strategy_filter.download.verify import Verified
@@ -47,15 +48,19 @@ class Serve:
     image_id: str
     recorded: RecordedBytes
     candidates: list
+    #: What the memory of failures knew when planning (``failures.Recalled``).
+    recalled: object
 
 
 @dataclasses.dataclass(frozen=True)
 class _Record:
-    """The record, ranked once: ``ranking``, then ``tried`` after failures."""
+    """The record, ranked once: ``ranking``, then ``tried`` after what
+    ``recalled`` (a ``failures.Recalled``) knows of failures."""
 
     image: dict
     recorded: Optional[RecordedBytes]
     ranking: list
+    recalled: object
     tried: list
 
 
@@ -69,7 +74,7 @@ class DownloadFilter:
         self.application = application
         self.settings = settings
         self.lookup = lookup
-        self.failures = FailureMemory(settings.location_failure_ttl)
+        self.failures = _failure_memory(settings)
 
     def __call__(self, environ, start_response):
         mode = self.settings.download_mode
@@ -134,8 +139,10 @@ class DownloadFilter:
         recorded = RecordedBytes.of(image, self.settings.verify_checksums)
         ranking = ranked(image, functools.partial(
             self.settings.order, requester=user_request.requester))
-        return _Record(image, recorded, ranking,
-                       deprioritised(ranking, self.failures, recorded))
+        recalled = self.failures.recall(
+            [location["url"] for _, location in ranking], recorded)
+        return _Record(image, recorded, ranking, recalled,
+                       deprioritised(ranking, recalled))
 
     def _steer_plan(self, record):
         best = next((location for _, location in record.tried), None)
@@ -148,7 +155,7 @@ class DownloadFilter:
         if recorded is None or recorded.size == 0:
             return None  # no bytes the filter could check
         found = readable(record.tried, self.settings.readers)
-        if all(self.failures.recently_failed(candidate.url, recorded)
+        if all(record.recalled.recently_failed(candidate.url)
                for candidate in found):
             if readable(record.ranking, self.settings.readers):
                 LOG.warning("Image %s: every location the filter may read "
@@ -156,7 +163,7 @@ class DownloadFilter:
                             "own answer is sent", record.image["id"],
                             self.settings.location_failure_ttl)
             return None
-        return Serve(record.image["id"], recorded, found)
+        return Serve(record.image["id"], recorded, found, record.recalled)
 
     def _steer(self, environ, start_response, user_request, plan):
         query = urllib.parse.parse_qsl(user_request.query_string,
@@ -184,7 +191,7 @@ class DownloadFilter:
         try:
             stream = FailoverStream(
                 plan.candidates, plan.recorded, byte_range.start,
-                byte_range.stop, image_id=plan.image_id, memory=self.failures,
+                byte_range.stop, image_id=plan.image_id, recalled=plan.recalled,
                 continuation=functools.partial(
                     UpstreamContinuation, self.application, user_request,
                     byte_range))
@@ -214,3 +221,11 @@ class DownloadFilter:
                      stream.served_by.index)
             return file_body
         return checked
+
+
+def _failure_memory(settings):
+    """The memory of failed locations: shared when a cache is configured."""
+    if settings.failure_cache is None:
+        return FailureMemory(settings.location_failure_ttl)
+    return SharedFailureMemory(settings.location_failure_ttl,
+                               settings.failure_cache)

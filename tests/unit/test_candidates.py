@@ -103,7 +103,8 @@ def test_one_ranking_gives_the_best_location_and_the_candidates():
     shown = image("rbd://pool/a", "file:///b", "file:///c")
     ranking = ranked(shown, reversed_order)
     assert [index for index, _ in ranking] == [2, 1, 0]
-    tried = deprioritised(ranking, memory, RECORDED)
+    tried = deprioritised(ranking, memory.recall(
+        [location["url"] for _, location in ranking], RECORDED))
     assert [index for index, _ in tried] == [2, 0, 1]
     assert [(c.index, c.url) for c in readable(tried, READERS)] == [
         (2, "file:///c"), (1, "file:///b")]

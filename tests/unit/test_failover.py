@@ -111,9 +111,10 @@ def failover(stores, start=0, stop=len(DATA), memory=None,
     reader = FakeReader(stores)
     candidates = [Candidate(index, {"url": url, "metadata": {}}, reader)
                   for index, url in enumerate(stores)]
+    memory = FailureMemory(60) if memory is None else memory
     stream = FailoverStream(
         candidates, recorded, start, stop, image_id="img-1",
-        memory=FailureMemory(60) if memory is None else memory, **kwargs)
+        recalled=memory.recall(stores, recorded), **kwargs)
     return stream, reader
 
 

@@ -12,9 +12,11 @@ GENERATOR_CONF = (ROOT / "etc" / "oslo-config-generator"
                   / "loc-strategy-filter.conf")
 SAMPLE = ROOT / "etc" / "loc-strategy-filter.conf.sample"
 
-# The filter's own options; the auth group's are keystoneauth1's.
+# The filter's own options; the auth group's are keystoneauth1's, the cache
+# group's oslo.cache's.
 ALL_OPTS = [(group, opt) for group, opts in options.list_opts()
-            if group != options.AUTH_GROUP for opt in opts]
+            if group not in (options.AUTH_GROUP, options.CACHE_GROUP)
+            for opt in opts]
 
 
 def test_list_opts_groups_and_names():
@@ -33,6 +35,8 @@ def test_list_opts_groups_and_names():
             "http_header_timeout", "http_min_rate", "http_rate_window"]),
         ("location_strategy_filter_auth", [
             opt.name for opt in options.auth_opts()]),
+        ("location_strategy_filter_cache", [
+            opt.name for opt in options.cache_opts()]),
         ("store_id_location_strategy", ["store_id_preference"]),
         ("store_type_location_strategy", ["store_type_preference"]),
     ]
@@ -44,6 +48,21 @@ def test_the_auth_group_lists_keystoneauths_common_options():
     assert {"auth_type", "auth_section", "cafile", "timeout",
             "service_type", "endpoint_override",
             "valid_interfaces"} <= names
+
+
+def test_the_cache_group_is_oslo_caches_with_defaults_for_a_request_path():
+    opts = {opt.dest: opt for _, opts in options.list_opts()
+            if _ == options.CACHE_GROUP for opt in opts}
+    assert {"enabled", "backend", "memcache_servers", "memcache_dead_retry",
+            "socket_timeout", "tls_enabled"} <= set(opts)
+    assert opts["enabled"].default is False
+    assert opts["socket_timeout"].default == 0.1
+    assert opts["memcache_dead_retry"].default == 30
+    # Copies: oslo.cache's own [cache] defaults are not changed.
+    from oslo_cache import _opts
+    (_, originals), = _opts.list_opts()
+    assert {opt.dest: opt.default for opt in originals}[
+        "socket_timeout"] == 1.0
 
 
 @pytest.mark.parametrize(

@@ -345,8 +345,10 @@ def test_the_command_says_so_in_one_line(no_entry_points, capsys):
 # -- Every option reaches Settings, a strategy or a reader --------------------
 
 # The auth group's options reach keystoneauth1 (test_service_client.py).
+# The cache group's options are oslo.cache's: test_failure_cache.py.
 ALL_OPTS = [(group, opt) for group, opts in options.list_opts()
-            if group != options.AUTH_GROUP for opt in opts]
+            if group not in (options.AUTH_GROUP, options.CACHE_GROUP)
+            for opt in opts]
 FILTER = options.FILTER_GROUP
 # A valid value other than the default for every option. An option missing
 # here fails the test below: give it a value, and wire it.
@@ -423,7 +425,7 @@ def test_settings_fields_are_the_filter_options_at_their_defaults():
     defaults = {opt.dest: opt.default for opt in options.FILTER_OPTS}
     assert defaults.items() <= fields.items()
     assert set(fields) - set(defaults) == {"strategy", "order", "readers",
-                                           "service"}
+                                           "service", "failure_cache"}
 
 
 def test_settings_built_by_hand_have_the_options_defaults():

@@ -1,0 +1,86 @@
+"""Failed locations known to every worker and host that share a cache.
+
+A failure is written to this process's memory and to the cache; a download
+reads what both know of all its candidates in one multi-get. The cache only
+ever adds knowledge: when it is down, slow or answers garbage, the process's
+own memory decides, the cache is left alone for ``retry_seconds`` (so a dead
+one costs no request more than one socket timeout per interval), and the
+change is logged once each way.
+
+Whoever can write to memcached can make locations look failed (read last,
+or, for wrong bytes, not read by the filter): never make wrong bytes pass,
+as every byte is still verified.
+"""
+
+import logging
+import threading
+import time
+
+from loc_strategy_filter.download.failures import FailureMemory, key_of
+from loc_strategy_filter.failure_cache import NO_VALUE
+
+LOG = logging.getLogger(__name__)
+
+_PREFIX = "loc-strategy-filter:failed:"
+
+
+class SharedFailureMemory(FailureMemory):
+    """A ``FailureMemory`` that also keeps its failures in ``cache``
+    (a ``failure_cache.SharedCache``) for the ``ttl_seconds``."""
+
+    def __init__(self, ttl_seconds, cache, clock=time.monotonic):
+        super().__init__(ttl_seconds, clock=clock)
+        self._region = cache.region
+        self._retry_seconds = cache.retry_seconds
+        self._health_lock = threading.Lock()
+        self._unusable_until = None  # a clock time while the cache is out
+
+    def failed(self, url, recorded=None):
+        super().failed(url, recorded)
+        key = _PREFIX + key_of(url, recorded)
+        self._use(lambda: self._region.set(key, True))
+
+    def failed_keys(self, keys):
+        known = super().failed_keys(keys)
+        unknown = [key for key in keys if key not in known]
+        if unknown:
+            values = self._use(lambda: self._region.get_multi(
+                [_PREFIX + key for key in unknown])) or ()
+            known.update(key for key, value in zip(unknown, values)
+                         if value is not NO_VALUE)
+        return known
+
+    def _use(self, call):
+        """``call()``'s result, or None when the cache is out or fails."""
+        if not self._usable():
+            return None
+        try:
+            result = call()
+        except Exception as exc:  # whatever the cache does, downloads go on
+            self._out(exc)
+            return None
+        self._back()
+        return result
+
+    def _usable(self):
+        with self._health_lock:
+            return (self._unusable_until is None
+                    or self._clock() >= self._unusable_until)
+
+    def _out(self, error):
+        with self._health_lock:
+            was_usable = self._unusable_until is None
+            self._unusable_until = self._clock() + self._retry_seconds
+        if was_usable:
+            LOG.warning("The shared memory of failed locations is unusable "
+                        "(%s: %s); this worker goes on with its own and tries "
+                        "the cache again every %s seconds",
+                        type(error).__name__, error, self._retry_seconds)
+
+    def _back(self):
+        with self._health_lock:
+            was_out = self._unusable_until is not None
+            self._unusable_until = None
+        if was_out:
+            LOG.warning("The shared memory of failed locations is usable "
+                        "again")
