@@ -66,19 +66,21 @@ def load(conf, ttl_seconds):
         raise CacheConfigError(_invalid("memcache_servers", "",
                                         "one or more HOST:PORT"))
     timeout = _value(group, "socket_timeout")
+    retry_seconds = _value(group, "memcache_dead_retry")
     region = dogpile.cache.make_region(
         serializer=_serialized, deserializer=_deserialized)
     region.configure(_REGISTERED, expiration_time=ttl_seconds, arguments={
         "url": servers,
         "socket_timeout": timeout,
-        "hashclient_retry_attempts": _value(group,
-                                            "hashclient_retry_attempts"),
-        "hashclient_retry_timeout": _value(group, "hashclient_retry_timeout"),
-        "hashclient_dead_timeout": _value(group, "memcache_dead_retry"),
+        # A server that fails is out at once (pymemcache's retries would
+        # answer "nothing known" without a word) and back in time for the
+        # filter's own retry, ``SharedCache.retry_seconds`` later.
+        "hashclient_retry_attempts": 0,
+        "hashclient_dead_timeout": retry_seconds / 2,
         "memcached_expire_time": int(ttl_seconds) + 1,
         "tls_context": _tls_context(group),
     })
-    return SharedCache(region, _value(group, "memcache_dead_retry"))
+    return SharedCache(region, retry_seconds)
 
 
 def _value(group, name):
@@ -160,7 +162,6 @@ class PyMemcacheBackend(memcached.PyMemcacheBackend):
             self.url, serde=self.serde, tls_context=self.tls_context,
             connect_timeout=self.socket_timeout, timeout=self.socket_timeout,
             retry_attempts=self.hashclient_retry_attempts,
-            retry_timeout=self.hashclient_retry_timeout,
             dead_timeout=self.dead_timeout, default_noreply=False)
 
 

@@ -42,9 +42,9 @@ With it, a location that failed for one Glance API worker (see
 workers of every host using the same memcached, instead of each paying the
 timeout. Without it, each process remembers its own failures. Only
 ``enabled``, ``backend``, ``memcache_servers``, ``socket_timeout``,
-``memcache_dead_retry``, ``hashclient_retry_attempts``,
-``hashclient_retry_timeout`` and the ``tls_*`` options are used here; the
-others are accepted so that lines written for other services can be copied.
+``memcache_dead_retry`` (how often a cache that failed is tried again) and
+the ``tls_*`` options are used here; the others are accepted so that lines
+written for other services can be copied.
 
 Security note:
     Keys are digests and values carry no URL, but whoever can write to
@@ -387,7 +387,8 @@ def auth_opts():
 
 
 def cache_opts():
-    """oslo.cache's options, copied, with ``_CACHE_DEFAULTS``: from the
+    """oslo.cache's options, copied into our group, old names included, with
+    ``_CACHE_DEFAULTS``: from the
     function oslo.cache publishes as its ``oslo.config.opts`` entry point."""
     found = []
     for _, opts in oslo_cache_opts.list_opts():
@@ -395,6 +396,9 @@ def cache_opts():
             opt = copy.deepcopy(opt)
             if opt.dest in _CACHE_DEFAULTS:
                 opt.default = _CACHE_DEFAULTS[opt.dest]
+            for old in opt.deprecated_opts:  # their old names, in our group
+                if old.group == "cache":
+                    old.group = CACHE_GROUP
             if opt.dest in _CACHE_HELP:
                 opt.help = _CACHE_HELP[opt.dest].strip() + "\n\n" + opt.help
             found.append(opt)

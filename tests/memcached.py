@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.parse
 
 import pytest
 
@@ -85,7 +86,8 @@ class Memcached:
     def keys(self):
         """Every key memcached holds (``lru_crawler metadump``)."""
         dump = self.command("lru_crawler metadump all")
-        return [field[len("key="):] for line in dump.splitlines()
+        return [urllib.parse.unquote(field[len("key="):])
+                for line in dump.splitlines()
                 for field in line.split() if field.startswith("key=")]
 
     def stats(self):

@@ -1,0 +1,252 @@
+"""Failures shared between workers through a real memcached, and every way
+the cache can fail without failing a download."""
+
+import logging
+import time
+
+import pytest
+
+from loc_strategy_filter import failure_cache, options, settings
+from loc_strategy_filter.download.record import RecordedBytes
+from loc_strategy_filter.download.shared_failures import SharedFailureMemory
+from tests.memcached import memcached  # noqa: F401 (a fixture)
+
+LOGGER = "loc_strategy_filter.download.shared_failures"
+RECORD = RecordedBytes(10, "a" * 32)
+OTHER_RECORD = RecordedBytes(10, "b" * 32)
+SECRET_URL = "https://admin:s3cret@mirror.example.com/images/x?temp_url_sig=ab12"
+A, B, C = "file:///srv/a", "http://mirror/b", "rbd://pool/c"
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+class CountingRegion:
+    """A region that counts the calls a memory makes on it."""
+
+    def __init__(self, region):
+        self.region = region
+        self.calls = []
+
+    def get_multi(self, keys):
+        self.calls.append(("get_multi", len(keys)))
+        return self.region.get_multi(keys)
+
+    def set(self, key, value):
+        self.calls.append(("set", 1))
+        return self.region.set(key, value)
+
+
+class BrokenRegion:
+    def __init__(self, error):
+        self.error = error
+        self.calls = 0
+
+    def get_multi(self, keys):
+        self.calls += 1
+        raise self.error
+
+    set = get_multi
+
+
+def shared_cache(address, ttl=60, **values):
+    conf = settings.load_config()
+    for name, value in {"enabled": True,
+                        "backend": "dogpile.cache.pymemcache",
+                        "memcache_servers": [address], **values}.items():
+        conf.set_override(name, value, group=options.CACHE_GROUP)
+    return failure_cache.load(conf, ttl)
+
+
+def worker(cache, ttl=60, clock=None, region=None):
+    """One worker's memory, as each process of a Glance API has its own."""
+    if region is not None:
+        cache = failure_cache.SharedCache(region, cache.retry_seconds)
+    return SharedFailureMemory(ttl, cache,
+                               **({} if clock is None else {"clock": clock}))
+
+
+def locations(*urls):
+    return [{"url": url, "metadata": {}} for url in urls]
+
+
+def test_a_failure_one_worker_saw_is_known_to_another(memcached):
+    cache = shared_cache(memcached.address)
+    first, second = worker(cache), worker(cache)
+    first.failed(A)
+    recalled = second.recall([A, B])
+    assert recalled.failure_of(A) == "read"
+    assert recalled.failure_of(B) is None
+    assert [loc["url"] for loc in second.deprioritised(locations(A, B, C))] \
+        == [B, C, A]
+
+
+def test_wrong_bytes_are_shared_for_that_record_only(memcached):
+    cache = shared_cache(memcached.address)
+    first, second = worker(cache), worker(cache)
+    first.failed(B, RECORD)
+    assert second.recall([B], RECORD).failure_of(B) == "bytes"
+    assert second.recall([B], OTHER_RECORD).failure_of(B) is None
+    assert [loc["url"] for loc in second.deprioritised(
+        locations(A, B, C), RECORD)] == [A, C]
+
+
+def test_no_url_credential_or_query_reaches_memcached(memcached):
+    cache = shared_cache(memcached.address)
+    memory = worker(cache)
+    memory.failed(SECRET_URL)
+    memory.failed(SECRET_URL, RECORD)
+    keys = memcached.keys()
+    assert len(keys) == 2
+    stored = keys + [memcached.command(f"get {key}") for key in keys]
+    for text in stored:
+        for secret in ("mirror", "example", "admin", "s3cret", "temp_url_sig",
+                       "ab12", "images"):
+            assert secret not in text
+    assert worker(cache).recall([SECRET_URL]).failure_of(SECRET_URL) == "read"
+
+
+def test_a_download_reads_all_its_candidates_in_one_round_trip(memcached):
+    cache = shared_cache(memcached.address)
+    worker(cache).failed(C)
+    counting = CountingRegion(cache.region)
+    memory = worker(cache, region=counting)
+    recalled = memory.recall([A, B, C, SECRET_URL], RECORD)
+    assert counting.calls == [("get_multi", 8)]  # read and bytes, each URL
+    assert [recalled.recently_failed(url) for url in (A, B, C)] == [
+        False, False, True]
+
+
+def test_nothing_is_written_unless_something_failed(memcached):
+    cache = shared_cache(memcached.address)
+    counting = CountingRegion(cache.region)
+    memory = worker(cache, region=counting)
+    memory.recall([A, B], RECORD).deprioritised(locations(A, B))
+    assert [call for call, _ in counting.calls] == ["get_multi"]
+    memory.recall([A], RECORD).failed(A)
+    assert [call for call, _ in counting.calls] == [
+        "get_multi", "get_multi", "set"]
+    assert memcached.keys()
+
+
+def test_failures_this_worker_knows_are_not_asked_for(memcached):
+    cache = shared_cache(memcached.address)
+    counting = CountingRegion(cache.region)
+    memory = worker(cache, region=counting)
+    memory.failed(A)
+    counting.calls.clear()
+    memory.recall([A, B])
+    assert counting.calls == [("get_multi", 1)]
+
+
+def test_shared_failures_expire_after_the_ttl(memcached):
+    cache = shared_cache(memcached.address, ttl=1)
+    worker(cache, ttl=1).failed(A)
+    assert worker(cache, ttl=1).recall([A]).recently_failed(A)
+    time.sleep(1.3)
+    assert not worker(cache, ttl=1).recall([A]).recently_failed(A)
+
+
+@pytest.mark.parametrize("fault", ["killed", "never_started"])
+def test_a_dead_cache_leaves_the_workers_own_memory(memcached, caplog,
+                                                    fault):
+    cache = shared_cache(memcached.address)
+    clock = Clock()
+    memory = worker(cache, clock=clock)
+    memory.failed(A)
+    if fault == "killed":
+        memcached.kill()
+    else:
+        cache = shared_cache("127.0.0.1:1")
+        memory = worker(cache, clock=clock)
+        memory.failed(A)
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        for _ in range(5):
+            recalled = memory.recall([A, B])
+            assert recalled.failure_of(A) == "read"
+            memory.failed(B)
+    warnings = [r for r in caplog.records if r.name == LOGGER]
+    assert len(warnings) == 1
+    assert "unusable" in warnings[0].getMessage()
+    assert memory.recall([B]).recently_failed(B)
+
+
+def test_a_dead_cache_is_left_alone_until_the_retry_interval(memcached):
+    cache = shared_cache(memcached.address, memcache_dead_retry=10)
+    broken = BrokenRegion(ConnectionRefusedError("refused"))
+    clock = Clock()
+    memory = worker(cache, clock=clock, region=broken)
+    memory.recall([A])
+    assert broken.calls == 1
+    for _ in range(20):
+        memory.recall([A, B], RECORD)
+        memory.failed(A)
+    assert broken.calls == 1  # no request paid a second time
+    clock.now += 10
+    memory.recall([B])
+    assert broken.calls == 2
+
+
+def test_sharing_resumes_when_the_cache_comes_back(memcached, caplog):
+    cache = shared_cache(memcached.address, memcache_dead_retry=1)
+    first, second = worker(cache), worker(cache)
+    memcached.kill()
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        first.failed(A)  # kept by the first worker only
+        assert not second.recall([A]).recently_failed(A)
+        memcached.start()
+        assert not second.recall([A]).recently_failed(A)  # left alone
+        time.sleep(1.1)
+        first.failed(B)
+        assert second.recall([B]).recently_failed(B)
+    messages = [r.getMessage() for r in caplog.records if r.name == LOGGER]
+    assert [("unusable" in m, "usable again" in m) for m in messages] == [
+        (True, False), (True, False), (False, True), (False, True)]
+
+
+def test_a_hung_cache_costs_a_bounded_wait_once(memcached, caplog):
+    cache = shared_cache(memcached.address, socket_timeout=0.2)
+    memory = worker(cache)
+    memory.failed(A)
+    memcached.pause()
+    try:
+        with caplog.at_level(logging.WARNING, logger=LOGGER):
+            started = time.monotonic()
+            assert memory.recall([A, B]).failure_of(A) == "read"
+            first = time.monotonic() - started
+            started = time.monotonic()
+            for _ in range(10):
+                memory.recall([A, B])
+            rest = time.monotonic() - started
+    finally:
+        memcached.resume()
+    assert first < 2 and rest < 0.5  # bounded; then not waited on at all
+    assert len([r for r in caplog.records if r.name == LOGGER]) == 1
+
+
+def test_a_value_the_filter_did_not_write_is_not_believed(memcached, caplog):
+    cache = shared_cache(memcached.address)
+    memory = worker(cache)
+    memory.failed(A)
+    (key,) = memcached.keys()
+    assert memcached.command(f"set {key} 0 60 7\r\ngarbage") == "STORED\r\n"
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        recalled = worker(cache).recall([A, B])
+    assert not recalled.recently_failed(A)
+    assert any("unusable" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("error", [
+    RuntimeError("boom"), ValueError("garbage"), TimeoutError("slow"),
+    OSError("reset")], ids=type)
+def test_any_cache_error_falls_back_to_the_workers_memory(memcached, error):
+    cache = shared_cache(memcached.address)
+    memory = worker(cache, region=BrokenRegion(error))
+    memory.failed(A)  # raises nothing
+    assert [loc["url"] for loc in memory.deprioritised(
+        locations(A, B))] == [B, A]
