@@ -25,6 +25,8 @@ from loc_strategy_filter import options
 BACKEND = "dogpile.cache.pymemcache"
 _REGISTERED = "loc_strategy_filter.pymemcache"
 
+_MEMCACHED_MAX_RELATIVE = 30 * 24 * 3600
+
 #: The one value this cache stores: a key's presence is the news.
 _FAILED = b"1"
 
@@ -77,7 +79,7 @@ def load(conf, ttl_seconds):
         # filter's own retry, ``SharedCache.retry_seconds`` later.
         "hashclient_retry_attempts": 0,
         "hashclient_dead_timeout": retry_seconds / 2,
-        "memcached_expire_time": int(ttl_seconds) + 1,
+        "memcached_expire_time": _expiry(ttl_seconds),
         "tls_context": _tls_context(group),
     })
     return SharedCache(region, retry_seconds)
@@ -90,6 +92,13 @@ def _value(group, name):
         raise CacheConfigError(
             f"Invalid value for option [{options.CACHE_GROUP}] {name}: "
             f"{exc}") from None
+
+
+def _expiry(ttl_seconds):
+    """memcached's expiry for ``ttl_seconds``: past 30 days it would read
+    the number as a Unix time, long gone, so it is left to the region."""
+    seconds = int(ttl_seconds) + 1
+    return seconds if seconds <= _MEMCACHED_MAX_RELATIVE else 0
 
 
 def _invalid(name, value, allowed):

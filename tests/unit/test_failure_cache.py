@@ -110,6 +110,13 @@ def test_memcached_expires_what_the_filter_wrote(memcached):
         failure_cache.NO_VALUE]
 
 
+def test_a_ttl_past_30_days_is_kept_not_expired_at_once(memcached):
+    """memcached reads an expiry of more than 30 days as a Unix time."""
+    region = failure_cache.load(enabled(memcached.address), 10**9).region
+    region.set("k", True)
+    assert region.get_multi(["k"]) == [b"1"]
+
+
 def test_a_value_flagged_as_a_pickle_is_never_unpickled(memcached):
     """memcached has no authentication: whoever reaches it can write."""
     unpickled = []
