@@ -3,9 +3,10 @@
 A failure is written to this process's memory and to the cache; a download
 reads what both know of all its candidates in one multi-get. The cache only
 ever adds knowledge: when it is down, slow or answers garbage, the process's
-own memory decides, the cache is left alone for ``retry_seconds`` (so a dead
-one costs no request more than one socket timeout per interval), and the
-change is logged once each way.
+own memory decides, the cache is left alone for ``retry_seconds`` and then
+tried again by a thread of its own, never by a request, and the change is
+logged once each way. So a cache that dies or hangs costs the requests in
+flight at that moment one socket timeout, and no request after them.
 
 Whoever can write to memcached can make locations look failed (read last,
 or, for wrong bytes, not read by the filter): never make wrong bytes pass,
@@ -34,6 +35,7 @@ class SharedFailureMemory(FailureMemory):
         self._retry_seconds = cache.retry_seconds
         self._health_lock = threading.Lock()
         self._unusable_until = None  # a clock time while the cache is out
+        self.probe = None  # the thread trying a cache that was out
 
     def failed(self, url, recorded=None):
         super().failed(url, recorded)
@@ -63,9 +65,28 @@ class SharedFailureMemory(FailureMemory):
         return result
 
     def _usable(self):
+        """Whether requests may use the cache; when it has been out for
+        ``retry_seconds``, starts the probe that brings it back."""
         with self._health_lock:
-            return (self._unusable_until is None
-                    or self._clock() >= self._unusable_until)
+            if self._unusable_until is None:
+                return True
+            if (self._clock() < self._unusable_until
+                    or (self.probe is not None and self.probe.is_alive())):
+                return False
+            self.probe = threading.Thread(
+                target=self._try_again, daemon=True,
+                name="loc-strategy-filter-cache-probe")
+            self.probe.start()
+            return False
+
+    def _try_again(self):
+        try:
+            self._region.get_multi([_PREFIX + "probe"])
+        except Exception:  # still out: said once already
+            with self._health_lock:
+                self._unusable_until = self._clock() + self._retry_seconds
+            return
+        self._back()
 
     def _out(self, error):
         with self._health_lock:

@@ -189,7 +189,30 @@ def test_a_dead_cache_is_left_alone_until_the_retry_interval(memcached):
     assert broken.calls == 1  # no request paid a second time
     clock.now += 10
     memory.recall([B])
+    memory.probe.join(5)  # tried again, by a thread of its own
     assert broken.calls == 2
+    memory.recall([B])
+    memory.failed(B)
+    assert broken.calls == 2  # out again, for another interval
+    assert memory.probe.name == "loc-strategy-filter-cache-probe"
+
+
+def test_a_cache_that_was_out_is_never_tried_by_a_request(memcached):
+    cache = shared_cache(memcached.address, memcache_dead_retry=10)
+    clock = Clock()
+    memory = worker(cache, clock=clock)
+    memcached.pause()  # hung: a request that tried it would wait
+    try:
+        memory.failed(A)  # the one request that finds out
+        clock.now += 10
+        started = time.monotonic()
+        for _ in range(5):
+            assert memory.recall([A, B]).failure_of(A) == "read"
+        assert time.monotonic() - started < 0.05
+    finally:
+        memcached.resume()
+    memory.probe.join(5)
+    assert memory.recall([A]).failure_of(A) == "read"
 
 
 def test_sharing_resumes_when_the_cache_comes_back(memcached, caplog):
@@ -202,6 +225,9 @@ def test_sharing_resumes_when_the_cache_comes_back(memcached, caplog):
         memcached.start()
         assert not second.recall([A]).recently_failed(A)  # left alone
         time.sleep(1.1)
+        for memory in (first, second):
+            memory.recall([C])  # starts the probe
+            memory.probe.join(5)
         first.failed(B)
         assert second.recall([B]).recently_failed(B)
     messages = [r.getMessage() for r in caplog.records if r.name == LOGGER]
