@@ -56,7 +56,17 @@ Security note:
 Only ``dogpile.cache.pymemcache`` is accepted when ``enabled`` is true.
 
 The filter builds that client itself, with the socket timeouts below and no
-pickling.
+pickling; it cannot authenticate (``memcache_sasl_enabled``, ``username``
+and ``password`` are refused).
+""",
+    "socket_timeout": """
+Above 0 and at most 1 second here: it bounds each call to memcached as a
+whole (every read of its answer together), which the requests in flight
+when memcached hangs wait for.
+""",
+    "memcache_dead_retry": """
+1 or more seconds here: how long a worker leaves memcached alone once it
+failed, before a thread of its own tries it again (no request does).
 """,
 }
 

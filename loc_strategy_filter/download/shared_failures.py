@@ -18,11 +18,8 @@ import threading
 import time
 
 from loc_strategy_filter.download.failures import FailureMemory, key_of
-from loc_strategy_filter.failure_cache import NO_VALUE
 
 LOG = logging.getLogger(__name__)
-
-_PREFIX = "loc-strategy-filter:failed:"
 
 
 class SharedFailureMemory(FailureMemory):
@@ -31,7 +28,7 @@ class SharedFailureMemory(FailureMemory):
 
     def __init__(self, ttl_seconds, cache, clock=time.monotonic):
         super().__init__(ttl_seconds, clock=clock)
-        self._region = cache.region
+        self._cache = cache
         self._retry_seconds = cache.retry_seconds
         self._health_lock = threading.Lock()
         self._unusable_until = None  # a clock time while the cache is out
@@ -39,17 +36,15 @@ class SharedFailureMemory(FailureMemory):
 
     def failed(self, url, recorded=None):
         super().failed(url, recorded)
-        key = _PREFIX + key_of(url, recorded)
-        self._use(lambda: self._region.set(key, True))
+        key = key_of(url, recorded)
+        self._use(lambda: self._cache.remember(key))
 
     def failed_keys(self, keys):
         known = super().failed_keys(keys)
         unknown = [key for key in keys if key not in known]
         if unknown:
-            values = self._use(lambda: self._region.get_multi(
-                [_PREFIX + key for key in unknown])) or ()
-            known.update(key for key, value in zip(unknown, values)
-                         if value is not NO_VALUE)
+            known.update(self._use(
+                lambda: self._cache.failed_among(unknown)) or ())
         return known
 
     def _use(self, call):
@@ -81,7 +76,7 @@ class SharedFailureMemory(FailureMemory):
 
     def _try_again(self):
         try:
-            self._region.get_multi([_PREFIX + "probe"])
+            self._cache.failed_among(["probe"])
         except Exception:  # still out: said once already
             with self._health_lock:
                 self._unusable_until = self._clock() + self._retry_seconds

@@ -85,7 +85,7 @@ memcache_dead_retry = 7
     configured = settings.from_paste({}, {"oslo_config_file": str(conf_file)})
     cache = configured.failure_cache
     assert cache.retry_seconds == 7
-    backend = cache.region.backend
+    backend = cache._backend
     assert backend.url == ["127.0.0.1:11211", "[::1]:11212"]
     assert backend.socket_timeout == 0.25  # the deprecated name still works
 
@@ -95,26 +95,28 @@ def test_the_cache_group_is_not_a_paste_key():
         settings.from_paste({}, {"enabled": "true"})
 
 
-def test_values_round_trip_through_memcached(memcached):
-    region = failure_cache.load(enabled(memcached.address), 60).region
-    region.set("k", True)
-    assert region.get_multi(["k", "other"]) == [
-        b"1", failure_cache.NO_VALUE]
+def test_failures_round_trip_through_memcached(memcached):
+    cache = failure_cache.load(enabled(memcached.address), 60)
+    cache.remember("k")
+    assert cache.failed_among(["k", "other"]) == {"k"}
 
 
 def test_memcached_expires_what_the_filter_wrote(memcached):
-    region = failure_cache.load(enabled(memcached.address), 1).region
-    region.set("k", True)
+    cache = failure_cache.load(enabled(memcached.address), 1)
+    cache.remember("k")
     time.sleep(2.2)  # memcached's expiry has a one-second resolution
-    assert region.get_multi(["k"], ignore_expiration=True) == [
-        failure_cache.NO_VALUE]
+    assert cache.failed_among(["k"]) == set()
 
 
-def test_a_ttl_past_30_days_is_kept_not_expired_at_once(memcached):
+def test_a_ttl_past_30_days_is_memcacheds_longest(memcached):
     """memcached reads an expiry of more than 30 days as a Unix time."""
-    region = failure_cache.load(enabled(memcached.address), 10**9).region
-    region.set("k", True)
-    assert region.get_multi(["k"]) == [b"1"]
+    cache = failure_cache.load(enabled(memcached.address), 10**9)
+    cache.remember("k")
+    assert cache.failed_among(["k"]) == {"k"}
+    (line,) = memcached.command("lru_crawler metadump all").splitlines()[:1]
+    expiry = int(next(field for field in line.split()
+                      if field.startswith("exp="))[len("exp="):])
+    assert 29 * 24 * 3600 < expiry - time.time() <= 30 * 24 * 3600 + 5
 
 
 def test_a_value_flagged_as_a_pickle_is_never_unpickled(memcached):
@@ -125,25 +127,126 @@ def test_a_value_flagged_as_a_pickle_is_never_unpickled(memcached):
         def __reduce__(self):
             return unpickled.append, ("ran",)
 
-    region = failure_cache.load(enabled(memcached.address), 60).region
+    cache = failure_cache.load(enabled(memcached.address), 60)
+    cache.remember("k")
+    (key,) = memcached.keys()
     host, port = memcached.address.split(":")
     writer = pymemcache.client.base.Client((host, int(port)))
-    writer.set("k", pickle.dumps(Payload()), flags=1)  # pymemcache's pickle
-    with pytest.raises(ValueError):
-        region.get_multi(["k"])
+    writer.set(key, pickle.dumps(Payload()), flags=1)  # pymemcache's pickle
+    assert cache.failed_among(["k"]) == set()
     assert unpickled == []
 
 
 def test_a_hung_memcached_costs_one_socket_timeout_not_a_worker(memcached):
-    region = failure_cache.load(enabled(memcached.address,
-                                        socket_timeout=0.2), 60).region
-    region.set("k", True)
+    cache = failure_cache.load(enabled(memcached.address,
+                                       socket_timeout=0.2), 60)
+    cache.remember("k")
     memcached.pause()
-    started = time.monotonic()
-    with pytest.raises(Exception):
-        region.get_multi(["k"])
-    assert time.monotonic() - started < 2  # bounded, not forever
-    memcached.resume()
+    try:
+        started = time.monotonic()
+        with pytest.raises(OSError):
+            cache.failed_among(["k"])
+        assert time.monotonic() - started < 2  # bounded, not forever
+    finally:
+        memcached.resume()
+
+
+class Peer:
+    """A memcached impostor on loopback answering with ``answer(conn)``."""
+
+    def __init__(self, answer):
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen()
+        self.address = f"127.0.0.1:{self.listener.getsockname()[1]}"
+        self.thread = threading.Thread(target=self._serve, args=(answer,),
+                                       daemon=True)
+        self.thread.start()
+
+    def _serve(self, answer):
+        try:
+            connection, _ = self.listener.accept()
+        except OSError:
+            return
+        with connection:
+            connection.recv(4096)
+            try:
+                answer(connection)
+            except OSError:
+                pass
+
+    def close(self):
+        self.listener.close()
+
+
+def dribble(connection):
+    """A valid-looking answer, one byte every 20 ms, for ever."""
+    while True:
+        connection.sendall(b"V")
+        time.sleep(0.02)
+
+
+def flood(connection):
+    connection.sendall(b"VALUE loc-strategy-filter:failed:k 0 300000000\r\n")
+    while True:
+        connection.sendall(b"x" * 65536)
+
+
+@pytest.mark.parametrize("answer", [dribble, flood], ids=["dribble", "flood"])
+def test_a_peer_that_dribbles_or_floods_is_cut_off(answer):
+    peer = Peer(answer)
+    try:
+        cache = failure_cache.load(enabled(peer.address, socket_timeout=0.3),
+                                   60)
+        started = time.monotonic()
+        with pytest.raises(OSError):
+            cache.failed_among(["k", "j"])
+        assert time.monotonic() - started < 1.5  # the call's whole budget
+    finally:
+        peer.close()
+
+
+def test_one_dead_server_of_two_costs_only_its_share(memcached):
+    dead = f"127.0.0.1:{mirrors_closed_port()}"
+    cache = failure_cache.load(conf_with(
+        enabled=True, backend="dogpile.cache.pymemcache",
+        memcache_servers=[memcached.address, dead]), 60)
+    keys = [f"k{n}" for n in range(20)]
+    for key in keys:
+        cache.remember(key)  # the dead server's keys go to the live one
+    assert cache.failed_among(keys) == set(keys)
+
+
+def mirrors_closed_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("name, value, allowed", [
+    ("socket_timeout", 0, "above 0 and at most 1"),
+    ("socket_timeout", 3600, "above 0 and at most 1"),
+    ("memcache_dead_retry", 0, "1 or more seconds"),
+    ("memcache_dead_retry", -5, "1 or more seconds"),
+    ("memcache_sasl_enabled", True, "cannot authenticate"),
+    ("username", "admin", "cannot authenticate"),
+    ("password", "hunter2", "cannot authenticate"),
+])
+def test_options_that_bound_the_cost_are_checked_at_start_up(
+        name, value, allowed):
+    with pytest.raises(settings.ConfigError) as raised:
+        settings.from_config(enabled("127.0.0.1:11211", **{name: value}))
+    message = str(raised.value)
+    assert f"[{GROUP}] {name}" in message and allowed in message
+    assert "hunter2" not in message
+
+
+def test_a_credential_in_a_server_entry_is_refused_and_not_echoed():
+    with pytest.raises(settings.ConfigError) as raised:
+        settings.from_config(enabled("admin:hunter2@cache.example:11211"))
+    message = str(raised.value)
+    assert "memcache_servers" in message and "without credentials" in message
+    assert "hunter2" not in message and "admin" not in message
 
 
 def test_a_server_answering_garbage_raises_rather_than_returning_it():
@@ -160,7 +263,7 @@ def test_a_server_answering_garbage_raises_rather_than_returning_it():
 
         thread = threading.Thread(target=answer_garbage, daemon=True)
         thread.start()
-        region = failure_cache.load(enabled(f"127.0.0.1:{port}"), 60).region
+        cache = failure_cache.load(enabled(f"127.0.0.1:{port}"), 60)
         with pytest.raises(Exception):
-            region.get_multi(["k"])
+            cache.failed_among(["k"])
         thread.join(5)
