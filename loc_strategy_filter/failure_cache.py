@@ -259,20 +259,18 @@ class _Ring(pymemcache.client.hash.HashClient):
     costs nothing but its share of the keys."""
 
     def get_many(self, keys, *args, **kwargs):
-        try:
-            return super().get_many(keys, *args, **kwargs)
-        except OSError:
-            if not self.hasher.nodes:
-                raise
-            return super().get_many(keys, *args, **kwargs)
+        return self._on_the_rest(super().get_many, keys, *args, **kwargs)
 
     def set(self, key, *args, **kwargs):
+        return self._on_the_rest(super().set, key, *args, **kwargs)
+
+    def _on_the_rest(self, call, *args, **kwargs):
         try:
-            return super().set(key, *args, **kwargs)
+            return call(*args, **kwargs)
         except OSError:
             if not self.hasher.nodes:
                 raise
-            return super().set(key, *args, **kwargs)
+            return call(*args, **kwargs)
 
 
 class PyMemcacheBackend(memcached.PyMemcacheBackend):
