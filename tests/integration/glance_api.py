@@ -18,6 +18,7 @@ Glance deployment, seen through differently configured API servers.
 import importlib.metadata
 import os
 import pathlib
+import re
 import shutil
 import signal
 import socket
@@ -41,6 +42,9 @@ oslo_config_program = glance-api
 
 _CONTEXT_FILTERS = ("context", "unauthenticated-context")
 _START_ATTEMPTS = 3
+# What uWSGI logs once a worker has loaded the app (each does: --lazy-apps).
+_WORKER_READY = re.compile(r"^WSGI app 0 \(mountpoint=''\) ready in .* "
+                           r"pid: (\d+)", re.MULTILINE)
 
 
 class StartError(RuntimeError):
@@ -245,7 +249,7 @@ class Deployment:
         return config
 
     def add(self, name, operator_config=None, filtered=True, flavor=None,
-            policy=None):
+            policy=None, processes=1):
         """A server whose glance-api.conf adds ``operator_config``
         (``{section: {key: value}}``, or a function returning it when the
         server starts, for a value known only then, such as another
@@ -255,6 +259,8 @@ class Deployment:
         the deployment's unless given; a server of the default pipeline
         gets no identity headers. ``policy`` adds ``{rule: check}`` lines
         to the deployment's, in a policy file of the server's own.
+        ``processes`` is the number of uWSGI workers, each loading Glance
+        (and the filter) on its own.
         """
         flavor = self.flavor if flavor is None else flavor
         home = self.root / name
@@ -277,7 +283,8 @@ class Deployment:
         server = GlanceApi(
             f"{self.name}/{name}", home, glance_api_conf=glance_api_conf,
             paste_ini=with_filter(paste_ini) if filtered else paste_ini,
-            headers=self.identity if flavor == "keystone" else {})
+            headers=self.identity if flavor == "keystone" else {},
+            processes=processes)
         self.servers[name] = server
         return server
 
@@ -339,11 +346,14 @@ class GlanceApi:
     """One glance-api process under uWSGI, on 127.0.0.1 and a free port.
 
     ``glance_api_conf`` is the file's text, or a function returning it,
-    called each time the server starts.
+    called each time the server starts. ``processes`` uWSGI workers (two
+    threads each) take its connections, whichever accepts first.
     """
 
-    def __init__(self, name, home, glance_api_conf, paste_ini, headers=None):
+    def __init__(self, name, home, glance_api_conf, paste_ini, headers=None,
+                 processes=1):
         self.name = name
+        self.processes = processes
         self.headers = dict(headers or {})
         self.home = pathlib.Path(home)
         self.config_dir = self.home / ".glance"
@@ -354,6 +364,7 @@ class GlanceApi:
         self.port = None
         self.process = None
         self._attempts = 0
+        self._started_at = 0  # where the log of the running server starts
 
     @property
     def url(self):
@@ -382,13 +393,15 @@ class GlanceApi:
         self._attempts += 1
         self.port = free_port()
         self.write_config()
+        self._started_at = self.log_end()
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [venv_bin("uwsgi"),
                  "--http-socket", f"127.0.0.1:{self.port}",
                  "--module", "glance.wsgi.api:application",
                  "--virtualenv", sys.prefix,
-                 "--master", "--processes", "1", "--threads", "2",
+                 "--master", "--processes", str(self.processes),
+                 "--threads", "2",
                  "--enable-threads", "--lazy-apps", "--need-app",
                  "--die-on-term", "--buffer-size", "65535",
                  # uWSGI's http-socket does not keep connections alive;
@@ -399,7 +412,21 @@ class GlanceApi:
                 start_new_session=True)
 
     def wait_ready(self, deadline):
-        """Until an image list answers 200; anything else is an error."""
+        """Until an image list answers 200 and every worker has loaded
+        Glance; anything else is an error."""
+        self._wait_answering(deadline)
+        while len(self.worker_pids()) < self.processes:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise StartError(self._failure(
+                    f"has {len(self.worker_pids())} of its {self.processes} "
+                    "workers ready"))
+            time.sleep(0.1)
+
+    def worker_pids(self):
+        """The pids of the workers that have loaded Glance since the start."""
+        return set(_WORKER_READY.findall(self.log(since=self._started_at)))
+
+    def _wait_answering(self, deadline):
         while True:
             if self.process.poll() is not None:
                 if (self._attempts < _START_ATTEMPTS

@@ -10,7 +10,9 @@ A path may be published with a misbehaviour, which applies to GETs only
 (Glance's HEAD, which checks a new location, always gets the truth):
 ``corrupt`` (the right number of wrong bytes), ``dies`` (the connection
 closes after ``die_after`` bytes), ``gzip`` (says ``Content-Encoding:
-gzip``, which nobody asked for), ``slow`` (dribbles a few bytes at a time).
+gzip``, which nobody asked for), ``slow`` (dribbles a few bytes at a time),
+``hangs`` (takes the request and never answers, not even a status line,
+until the reader hangs up or ``hang_seconds`` have passed).
 """
 
 import dataclasses
@@ -67,6 +69,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if data is None:
             self.send_error(404)
             return
+        if send_body and mirror.behaviours.get(self.path) == "hangs":
+            self._hang(mirror.hang_seconds)
+            return
         window = _byte_range(self.headers.get("Range"), len(data))
         if window is None:
             self.send_response(200)
@@ -101,6 +106,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         else:
             self.wfile.write(body)
 
+    def _hang(self, seconds):
+        """Say nothing until the reader closes the connection (or
+        ``seconds`` pass), then close it."""
+        self.close_connection = True
+        self.connection.settimeout(seconds)
+        try:
+            self.rfile.read(1)  # b"" once the reader has hung up
+        except OSError:
+            pass
+
     def log_message(self, format, *args):
         """Quiet: the access log is ``Mirror.requests``."""
 
@@ -109,10 +124,11 @@ class Mirror:
     """Serves ``files`` (URL path -> bytes) on 127.0.0.1, on a free port,
     from its construction until ``stop()``."""
 
-    def __init__(self, die_after=4096):
+    def __init__(self, die_after=4096, hang_seconds=30):
         self.files = {}
         self.behaviours = {}
         self.die_after = die_after
+        self.hang_seconds = hang_seconds
         self.requests = []
         self._running = servers.http_server(_Handler)
         self._running.server.mirror = self
