@@ -27,6 +27,7 @@ import weakref
 from dogpile.cache.backends import memcached
 from oslo_config import cfg
 import pymemcache.client.hash
+from pymemcache.exceptions import MemcacheUnexpectedCloseError
 
 from loc_strategy_filter import options
 
@@ -254,9 +255,10 @@ class _SocketModule:
 
 
 class _Ring(pymemcache.client.hash.HashClient):
-    """pymemcache's ring, where a call that met a server going down is made
-    once more on the servers left (if any): one dead server of several
-    costs nothing but its share of the keys."""
+    """pymemcache's ring, where a call that failed is made once more, on a
+    fresh connection, on the servers left: a connection memcached closed
+    while idle (it restarted) costs nothing, and one dead server of several
+    nothing but its share of the keys."""
 
     def get_many(self, keys, *args, **kwargs):
         return self._on_the_rest(super().get_many, keys, *args, **kwargs)
@@ -267,7 +269,7 @@ class _Ring(pymemcache.client.hash.HashClient):
     def _on_the_rest(self, call, *args, **kwargs):
         try:
             return call(*args, **kwargs)
-        except OSError:
+        except (OSError, MemcacheUnexpectedCloseError):
             if not self.hasher.nodes:
                 raise
             return call(*args, **kwargs)

@@ -315,9 +315,7 @@ def test_downloads_go_on_while_memcached_is_gone_and_share_once_it_is_back(
     shared_memcached.start()  # the same port
     baseline = connections(shared_memcached)
     # Until every worker says the cache is usable again and every thread of
-    # theirs has connected to the new memcached: a thread whose connection
-    # was idle since before the kill fails once more on it, and its worker
-    # says "unusable" again (see the xfail test below).
+    # theirs has connected to the new memcached.
     deadline = time.monotonic() + 15 * DEAD_RETRY
     while (last_health(server, restart_log) != dict.fromkeys(workers, "usable")
            or connections(shared_memcached) - baseline < THREADS):
@@ -346,12 +344,6 @@ def test_downloads_go_on_while_memcached_is_gone_and_share_once_it_is_back(
     assert_no_error(server, log_start)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "bug: the filter's dogpile/pymemcache client is per thread and keeps "
-    "its connection; after memcached restarts, each thread's first call on "
-    "its old connection fails (MemcacheUnexpectedCloseError), and its "
-    "worker logs the cache 'unusable' and shares nothing for "
-    "memcache_dead_retry seconds, though memcached is up"))
 def test_a_memcached_restart_between_downloads_costs_no_sharing(
         glance, two_workers, mirror, shared_memcached):
     server = two_workers["shared"]

@@ -217,6 +217,15 @@ def test_one_dead_server_of_two_costs_only_its_share(memcached):
     assert cache.failed_among(keys) == set(keys)
 
 
+def test_a_connection_closed_by_a_restart_costs_no_call(memcached):
+    cache = failure_cache.load(enabled(memcached.address), 60)
+    cache.remember("k")  # this thread's connection, idle from now on
+    memcached.kill()
+    memcached.start()
+    cache.remember("j")
+    assert cache.failed_among(["j"]) == {"j"}
+
+
 def mirrors_closed_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
