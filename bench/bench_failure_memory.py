@@ -240,7 +240,7 @@ def report(medians, args):
     for label, case, target in ROWS:
         added = medians[case] - base
         if target is None and case != "a":
-            verdict, target_text = "(socket_timeout; once an interval)", ""
+            verdict, target_text = "(socket_timeout, when it hangs)", ""
         elif target is None:
             verdict, target_text = "", ""
         else:
