@@ -28,6 +28,15 @@ def workers(tmp_path, cache_lines=""):
         store_type_preference="http, file")(stub) for _ in range(2)]
 
 
+def cache_lines(memcached):
+    return f"""
+[location_strategy_filter_cache]
+enabled = true
+backend = dogpile.cache.pymemcache
+memcache_servers = {memcached.address}
+"""
+
+
 def hanging_mirror_first(app, listener):
     image = create_image(app, disk_format="raw", container_format="bare")
     assert call(app, "PUT", f"/v2/images/{image['id']}/file", body=DATA,
@@ -54,12 +63,7 @@ def listener():
 
 def test_the_second_worker_does_not_wait_on_what_the_first_saw_hang(
         tmp_path, memcached, listener):
-    stub, (first, second) = workers(tmp_path, f"""
-[location_strategy_filter_cache]
-enabled = true
-backend = dogpile.cache.pymemcache
-memcache_servers = {memcached.address}
-""")
+    stub, (first, second) = workers(tmp_path, cache_lines(memcached))
     image_id = hanging_mirror_first(stub, listener)
     expected = hashlib.sha256(DATA).hexdigest()
     assert downloaded(first, image_id) == expected
@@ -82,12 +86,7 @@ def test_without_the_cache_each_worker_pays_the_timeout(tmp_path, listener):
 
 def test_a_dead_cache_costs_downloads_nothing_but_the_sharing(
         tmp_path, memcached, listener):
-    stub, (first, second) = workers(tmp_path, f"""
-[location_strategy_filter_cache]
-enabled = true
-backend = dogpile.cache.pymemcache
-memcache_servers = {memcached.address}
-""")
+    stub, (first, second) = workers(tmp_path, cache_lines(memcached))
     image_id = hanging_mirror_first(stub, listener)
     memcached.kill()
     expected = hashlib.sha256(DATA).hexdigest()
