@@ -15,7 +15,7 @@ bytes as a whole, not per ``recv``; a value this filter did not write means
 nothing is known of that key; expiry is memcached's own, on one clock.
 """
 
-import dataclasses
+import contextlib
 import logging
 import os
 import socket
@@ -45,6 +45,7 @@ _MAX_SOCKET_TIMEOUT = 1.0
 _FAILED = b"1"
 _PREFIX = "loc-strategy-filter:failed:"
 
+
 class CacheConfigError(ValueError):
     """The cache options are not usable (the message says which and why)."""
 
@@ -66,8 +67,7 @@ class SharedCache:
         with _budget(self._socket_timeout, _BYTES_PER_KEY * (len(keys) + 1)):
             found = self._backend.client.get_many(
                 [_PREFIX + key for key in keys])
-        values = {key[len(_PREFIX):]: value for key, value in found.items()
-                  if key.startswith(_PREFIX)}
+        values = {key[len(_PREFIX):]: value for key, value in found.items()}
         foreign = [key for key, value in values.items() if value != _FAILED]
         if foreign and not self._warned_foreign:
             self._warned_foreign = True
@@ -203,19 +203,15 @@ class _Budget(threading.local):
 _BUDGET = _Budget()
 
 
-class _budget:
+@contextlib.contextmanager
+def _budget(seconds, size):
     """Bound the calls to memcached inside: ``seconds`` and ``size`` bytes
     in all, however the server dribbles or floods its answer."""
-
-    def __init__(self, seconds, size):
-        self._seconds = seconds
-        self._size = size
-
-    def __enter__(self):
-        _BUDGET.deadline = time.monotonic() + self._seconds
-        _BUDGET.bytes_left = self._size
-
-    def __exit__(self, *exc_info):
+    _BUDGET.deadline = time.monotonic() + seconds
+    _BUDGET.bytes_left = size
+    try:
+        yield
+    finally:
         _BUDGET.deadline = None
 
 

@@ -75,8 +75,7 @@ class Memcached:
         with socket.create_connection(("127.0.0.1", self.port), 2) as sock:
             sock.sendall(line.encode() + b"\r\n")
             answer = b""
-            while not answer.endswith((b"END\r\n", b"STORED\r\n",
-                                       b"ERROR\r\n", b"OK\r\n")):
+            while not _complete(answer):
                 data = sock.recv(65536)
                 if not data:
                     break
@@ -85,7 +84,12 @@ class Memcached:
 
     def keys(self):
         """Every key memcached holds (``lru_crawler metadump``)."""
+        deadline = time.monotonic() + 5
         dump = self.command("lru_crawler metadump all")
+        # The crawler answers BUSY while its own background crawl runs.
+        while dump.startswith("BUSY") and time.monotonic() < deadline:
+            time.sleep(0.02)
+            dump = self.command("lru_crawler metadump all")
         return [urllib.parse.unquote(field[len("key="):])
                 for line in dump.splitlines()
                 for field in line.split() if field.startswith("key=")]
@@ -99,6 +103,19 @@ class Memcached:
         if self.process is not None:
             self.resume()
             self.kill()
+
+
+_LAST_LINES = (b"END", b"STORED", b"OK", b"BUSY", b"ERROR", b"CLIENT_ERROR",
+               b"SERVER_ERROR")
+
+
+def _complete(answer):
+    """Whether ``answer`` ends with the last line of a text-protocol reply."""
+    if not answer.endswith(b"\r\n"):
+        return False
+    # metadump ends its own lines with a bare \n.
+    last_line = answer[:-2].rpartition(b"\n")[2]
+    return last_line.startswith(_LAST_LINES)
 
 
 @pytest.fixture

@@ -45,20 +45,16 @@ class FailureMemory:
 
     def recall(self, urls, recorded=None):
         """What is known of ``urls`` now, read at once: a ``Recalled``."""
-        urls = list(urls)
-        keys = [key_of(url, None) for url in urls]
-        if recorded is not None:
-            keys += [key_of(url, recorded) for url in urls]
-        return Recalled(self, recorded, self.failed_keys(keys))
-
-    def recently_failed(self, url, recorded=None):
-        """Whether ``url`` failed lately, or its bytes did for ``recorded``."""
-        return self.recall([url], recorded).recently_failed(url)
-
-    def deprioritised(self, locations, recorded=None):
-        """``Recalled.deprioritised``, for a single look."""
-        return self.recall([url_of(location) for location in locations],
-                           recorded).deprioritised(locations)
+        parts = None if recorded is None else dataclasses.astuple(recorded)
+        keys = {url: (_key(url, None),
+                      None if parts is None else _key(url, parts))
+                for url in urls}
+        failed = self.failed_keys([key for pair in keys.values()
+                                   for key in pair if key is not None])
+        return Recalled(self, recorded, {
+            url: "bytes" if bytes_key in failed else "read"
+            for url, (read_key, bytes_key) in keys.items()
+            if read_key in failed or bytes_key in failed})
 
     def failed_keys(self, keys):
         """Those of ``keys`` that failed in the last ``ttl_seconds``."""
@@ -88,9 +84,14 @@ class FailureMemory:
 def key_of(url, recorded=None):
     """The key of a failed read of ``url``, or of its bytes not being
     ``recorded``'s."""
-    if recorded is None:
+    return _key(url, None if recorded is None
+                else dataclasses.astuple(recorded))
+
+
+def _key(url, record_parts):
+    if record_parts is None:
         return digest("read", url)
-    return digest("bytes", url, *dataclasses.astuple(recorded))
+    return digest("bytes", url, *record_parts)
 
 
 class Recalled:
@@ -98,17 +99,14 @@ class Recalled:
     what failed since in that download: a download looks its candidates up
     once (one round trip where the memory is shared)."""
 
-    def __init__(self, memory, recorded, failed_keys):
+    def __init__(self, memory, recorded, failures):
         self._memory = memory
         self._recorded = recorded
-        self._failed_keys = set(failed_keys)
+        self._failures = dict(failures)  # url -> "bytes" or "read"
 
     def failure_of(self, url):
         """``"bytes"``, ``"read"`` or None."""
-        if (self._recorded is not None
-                and key_of(url, self._recorded) in self._failed_keys):
-            return "bytes"
-        return "read" if key_of(url) in self._failed_keys else None
+        return self._failures.get(url)
 
     def recently_failed(self, url):
         return self.failure_of(url) is not None
@@ -126,4 +124,7 @@ class Recalled:
     def failed(self, url, recorded=None):
         """``FailureMemory.failed``, and known here from now on."""
         self._memory.failed(url, recorded)
-        self._failed_keys.add(key_of(url, recorded))
+        if recorded is None:
+            self._failures.setdefault(url, "read")
+        elif recorded == self._recorded:
+            self._failures[url] = "bytes"

@@ -25,10 +25,15 @@ SAME_SIZE = object()
 RECORDED = RecordedBytes(len(DATA), hashlib.md5(DATA).hexdigest())
 
 
+def failed_lately(memory, url, recorded=None):
+    """What one download recalling ``url`` would know."""
+    return memory.recall([url], recorded).recently_failed(url)
+
+
 def bytes_failed(memory, url, recorded=RECORDED):
     """Whether ``url`` is remembered for wrong bytes of this image only."""
-    return (memory.recently_failed(url, recorded)
-            and not memory.recently_failed(url))
+    return (failed_lately(memory, url, recorded)
+            and not failed_lately(memory, url))
 
 
 @dataclasses.dataclass
@@ -173,7 +178,7 @@ def test_a_refused_location_is_skipped_and_not_a_failure(caplog):
                                               B: Store()}, memory=memory)
     assert (received, error) == (DATA, None)
     assert (stream.served_by.index, stream.failovers) == (1, 0)
-    assert not memory.recently_failed(A)
+    assert not failed_lately(memory, A)
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert any("location 0 is not read" in r.getMessage()
                for r in caplog.records if r.levelno == logging.DEBUG)
@@ -185,7 +190,7 @@ def test_a_location_failing_to_open_is_remembered(caplog):
                                               A: Store()}, memory=memory)
     assert (received, error) == (DATA, None)
     assert (stream.served_by.index, stream.failovers) == (1, 1)
-    assert memory.recently_failed(B)
+    assert failed_lately(memory, B)
     [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
     message = warning.getMessage()
     assert "location 0" in message and "at byte 0" in message
@@ -248,7 +253,7 @@ def test_a_failure_mid_stream_resumes_at_the_offset_reached(caplog):
     assert (received, error) == (DATA, None)
     assert reader.opened == [(A, 0, len(DATA)), (B, 250, len(DATA))]
     assert (stream.served_by.index, stream.failovers) == (1, 1)
-    assert memory.recently_failed(A) and not memory.recently_failed(B)
+    assert failed_lately(memory, A) and not failed_lately(memory, B)
     assert all_closed(reader)
     [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert "location 0" in warning.getMessage()
@@ -289,7 +294,7 @@ def test_reopening_checks_the_size_too():
         memory=memory)
     assert (received, error) == (DATA, None)
     assert stream.served_by.index == 2
-    assert memory.recently_failed(A) and bytes_failed(memory, B)
+    assert failed_lately(memory, A) and bytes_failed(memory, B)
     assert all_closed(reader)
 
 
@@ -346,9 +351,9 @@ def test_every_location_read_is_blamed_for_a_corrupt_body(caplog):
         {A: Store(fail_after=100), B: Store(data=corrupt(DATA, 900)),
          C: Store()}, verify=True, memory=memory)
     assert isinstance(error, IntegrityError)
-    assert [memory.recently_failed(u, RECORDED) for u in (A, B, C)] == [
+    assert [failed_lately(memory, u, RECORDED) for u in (A, B, C)] == [
         True, True, False]
-    assert memory.recently_failed(A) and bytes_failed(memory, B)
+    assert failed_lately(memory, A) and bytes_failed(memory, B)
     assert any("location(s) 0, 1" in r.getMessage() for r in caplog.records)
 
 
@@ -400,7 +405,7 @@ def test_wrong_bytes_are_remembered_with_what_the_record_said():
         recorded=recorded)
     assert isinstance(error, IntegrityError)
     assert bytes_failed(memory, A, recorded)
-    assert not memory.recently_failed(A, RecordedBytes(len(DATA), "0" * 32))
+    assert not failed_lately(memory, A, RecordedBytes(len(DATA), "0" * 32))
 
 
 # -- Sending promptly ---------------------------------------------------------
@@ -437,8 +442,8 @@ def test_the_upstream_continues_when_no_location_is_left(caplog):
         verify=True, memory=memory, continuation=upstream)
     assert (received, error) == (DATA, None)
     assert upstream.calls == [(250, len(DATA))]
-    assert memory.recently_failed(A) and memory.recently_failed(B)
-    assert not memory.recently_failed("upstream")
+    assert failed_lately(memory, A) and failed_lately(memory, B)
+    assert not failed_lately(memory, "upstream")
     assert all_closed(reader) and upstream.sources[0].closed
     messages = [r.getMessage() for r in caplog.records]
     assert ("Image img-1: no location left; bytes 250 to 1024 continue "
@@ -475,7 +480,7 @@ def test_when_the_upstream_cannot_continue_the_body_breaks(upstream_store,
     assert isinstance(error, StreamBroken)
     assert DATA.startswith(received) and len(received) < len(DATA)
     assert upstream.calls == [(250, len(DATA))]  # asked once only
-    assert len(memory) == 1 and memory.recently_failed(A)
+    assert len(memory) == 1 and failed_lately(memory, A)
     assert all(source.closed for source in upstream.sources)
 
 
@@ -630,7 +635,7 @@ def test_any_failures_give_the_exact_window_or_a_broken_body(
     assert reader.opened == [(urls[i], offset, stop)
                              for i, offset in opened_at.items()]
     assert [i for i, url in enumerate(urls)
-            if memory.recently_failed(url)] == failed
+            if failed_lately(memory, url)] == failed
     assert stream.failovers == len(failed)
     assert all_closed(reader)
     if continuation is not None:

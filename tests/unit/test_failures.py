@@ -9,6 +9,17 @@ from hypothesis import strategies as st
 
 from loc_strategy_filter.download.failures import FailureMemory, digest
 from loc_strategy_filter.download.record import RecordedBytes
+from loc_strategy_filter.locations import url_of
+
+
+def failed_lately(memory, url, recorded=None):
+    """What one download recalling ``url`` would know."""
+    return memory.recall([url], recorded).recently_failed(url)
+
+
+def deprioritised(memory, locations, recorded=None):
+    return memory.recall([url_of(location) for location in locations],
+                         recorded).deprioritised(locations)
 
 
 class Clock:
@@ -28,15 +39,15 @@ def test_a_failure_is_remembered_for_the_ttl():
     memory = FailureMemory(30, clock=clock)
     memory.failed("file:///a")
     clock.now += 29.9
-    assert memory.recently_failed("file:///a")
+    assert failed_lately(memory, "file:///a")
     clock.now += 0.1
-    assert not memory.recently_failed("file:///a")
+    assert not failed_lately(memory, "file:///a")
 
 
 def test_other_urls_have_not_failed():
     memory = FailureMemory(30)
     memory.failed("file:///a")
-    assert not memory.recently_failed("file:///b")
+    assert not failed_lately(memory, "file:///b")
 
 
 def test_failing_again_restarts_the_ttl():
@@ -46,7 +57,7 @@ def test_failing_again_restarts_the_ttl():
     clock.now += 20
     memory.failed("file:///a")
     clock.now += 20
-    assert memory.recently_failed("file:///a")
+    assert failed_lately(memory, "file:///a")
 
 
 def test_recently_failed_locations_go_last_in_their_order():
@@ -54,7 +65,7 @@ def test_recently_failed_locations_go_last_in_their_order():
     locations = [location(u) for u in "abcde"]
     memory.failed("d")
     memory.failed("b")
-    ordered = memory.deprioritised(locations)
+    ordered = deprioritised(memory, locations)
     assert [loc["url"] for loc in ordered] == ["a", "c", "e", "b", "d"]
 
 
@@ -63,7 +74,7 @@ def test_deprioritised_leaves_its_input_alone():
     memory.failed("a")
     locations = [location("a"), location("b")]
     before = copy.deepcopy(locations)
-    ordered = memory.deprioritised(locations)
+    ordered = deprioritised(memory, locations)
     assert locations == before
     assert ordered is not locations
     assert ordered[1] is locations[0]
@@ -75,14 +86,14 @@ def test_expired_failures_no_longer_deprioritise():
     memory.failed("a")
     clock.now += 30
     locations = [location("a"), location("b")]
-    assert memory.deprioritised(locations) == locations
+    assert deprioritised(memory, locations) == locations
 
 
 def test_locations_without_a_url_are_kept_in_place():
     memory = FailureMemory(30)
     memory.failed("a")
     locations = [location("a"), {"metadata": {}}, "junk"]
-    assert memory.deprioritised(locations) == [{"metadata": {}}, "junk",
+    assert deprioritised(memory, locations) == [{"metadata": {}}, "junk",
                                                location("a")]
 
 
@@ -105,14 +116,14 @@ def test_the_oldest_entries_go_beyond_the_cap():
     memory.failed("b")  # b is now the newest
     memory.failed("e")
     assert len(memory) == 3
-    assert [memory.recently_failed(u) for u in "abcde"] == [
+    assert [failed_lately(memory, u) for u in "abcde"] == [
         False, True, False, True, True]
 
 
 def test_a_zero_ttl_remembers_nothing():
     memory = FailureMemory(0)
     memory.failed("a")
-    assert not memory.recently_failed("a")
+    assert not failed_lately(memory, "a")
     assert len(memory) == 0
 
 
@@ -124,8 +135,8 @@ def test_concurrent_failures_stay_within_the_cap():
         try:
             for n in range(2000):
                 memory.failed(f"{prefix}{n}")
-                memory.recently_failed(f"{prefix}{n // 2}")
-                memory.deprioritised([location(f"{prefix}{n}")])
+                failed_lately(memory, f"{prefix}{n // 2}")
+                deprioritised(memory, [location(f"{prefix}{n}")])
         except Exception as error:  # pragma: no cover - reported below
             errors.append(error)
 
@@ -146,7 +157,7 @@ def test_deprioritised_is_a_stable_partition(urls, failed):
     for url in failed:
         memory.failed(url)
     locations = [location(u) for u in urls]
-    ordered = memory.deprioritised(locations)
+    ordered = deprioritised(memory, locations)
     assert ordered == ([loc for loc in locations if loc["url"] not in failed]
                        + [loc for loc in locations if loc["url"] in failed])
 
@@ -160,16 +171,16 @@ OTHER_RECORD = RecordedBytes(1024, "c" * 32, "sha512", "d" * 128)
 def test_wrong_bytes_count_for_that_record_only():
     memory = FailureMemory(30)
     memory.failed("http://mirror/shared", RECORD)
-    assert memory.recently_failed("http://mirror/shared", RECORD)
-    assert not memory.recently_failed("http://mirror/shared", OTHER_RECORD)
-    assert not memory.recently_failed("http://mirror/shared")
+    assert failed_lately(memory, "http://mirror/shared", RECORD)
+    assert not failed_lately(memory, "http://mirror/shared", OTHER_RECORD)
+    assert not failed_lately(memory, "http://mirror/shared")
 
 
 def test_a_failed_read_counts_for_every_record():
     memory = FailureMemory(30)
     memory.failed("http://mirror/shared")
-    assert memory.recently_failed("http://mirror/shared", RECORD)
-    assert memory.recently_failed("http://mirror/shared", OTHER_RECORD)
+    assert failed_lately(memory, "http://mirror/shared", RECORD)
+    assert failed_lately(memory, "http://mirror/shared", OTHER_RECORD)
 
 
 @pytest.mark.parametrize("field, value", [
@@ -178,7 +189,7 @@ def test_a_failed_read_counts_for_every_record():
 def test_every_recorded_field_is_part_of_the_key(field, value):
     memory = FailureMemory(30)
     memory.failed("u", RECORD)
-    assert not memory.recently_failed(
+    assert not failed_lately(memory, 
         "u", dataclasses.replace(RECORD, **{field: value}))
 
 
@@ -187,11 +198,11 @@ def test_wrong_bytes_leave_the_location_out_for_that_record_only():
     locations = [location(u) for u in "abc"]
     memory.failed("a", RECORD)
     memory.failed("b")
-    assert [loc["url"] for loc in memory.deprioritised(locations, RECORD)] \
+    assert [loc["url"] for loc in deprioritised(memory, locations, RECORD)] \
         == ["c", "b"]
-    assert [loc["url"] for loc in memory.deprioritised(
+    assert [loc["url"] for loc in deprioritised(memory, 
         locations, OTHER_RECORD)] == ["a", "c", "b"]
-    assert [loc["url"] for loc in memory.deprioritised(locations)] == [
+    assert [loc["url"] for loc in deprioritised(memory, locations)] == [
         "a", "c", "b"]
 
 
@@ -200,7 +211,7 @@ def test_wrong_bytes_expire_too():
     memory = FailureMemory(30, clock=clock)
     memory.failed("a", RECORD)
     clock.now += 30
-    assert not memory.recently_failed("a", RECORD)
+    assert not failed_lately(memory, "a", RECORD)
     assert len(memory) == 0
 
 

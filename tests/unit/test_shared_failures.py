@@ -82,7 +82,8 @@ def test_a_failure_one_worker_saw_is_known_to_another(memcached):
     recalled = second.recall([A, B])
     assert recalled.failure_of(A) == "read"
     assert recalled.failure_of(B) is None
-    assert [loc["url"] for loc in second.deprioritised(locations(A, B, C))] \
+    assert [loc["url"] for loc in second.recall([A, B, C]).deprioritised(
+        locations(A, B, C))] \
         == [B, C, A]
 
 
@@ -92,8 +93,8 @@ def test_wrong_bytes_are_shared_for_that_record_only(memcached):
     first.failed(B, RECORD)
     assert second.recall([B], RECORD).failure_of(B) == "bytes"
     assert second.recall([B], OTHER_RECORD).failure_of(B) is None
-    assert [loc["url"] for loc in second.deprioritised(
-        locations(A, B, C), RECORD)] == [A, C]
+    assert [loc["url"] for loc in second.recall([A, B, C], RECORD)
+            .deprioritised(locations(A, B, C))] == [A, C]
 
 
 def test_no_url_credential_or_query_reaches_memcached(memcached):
@@ -276,5 +277,5 @@ def test_a_value_the_filter_did_not_write_is_not_believed(memcached, caplog):
 def test_any_cache_error_falls_back_to_the_workers_memory(error):
     memory = worker(BrokenCache(error))
     memory.failed(A)  # raises nothing
-    assert [loc["url"] for loc in memory.deprioritised(
+    assert [loc["url"] for loc in memory.recall([A, B]).deprioritised(
         locations(A, B))] == [B, A]
