@@ -132,7 +132,9 @@ def test_a_value_flagged_as_a_pickle_is_never_unpickled(memcached):
     (key,) = memcached.keys()
     host, port = memcached.address.split(":")
     writer = pymemcache.client.base.Client((host, int(port)))
-    writer.set(key, pickle.dumps(Payload()), flags=1)  # pymemcache's pickle
+    # pymemcache's pickle flag; stored before the read, not fire and forget.
+    assert writer.set(key, pickle.dumps(Payload()), flags=1, noreply=False)
+    writer.close()
     assert cache.failed_among(["k"]) == set()
     assert unpickled == []
 
