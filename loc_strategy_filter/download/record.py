@@ -2,6 +2,8 @@
 (``RecordedBytes``, for candidates, failures, verification and client)."""
 
 import dataclasses
+import functools
+import hashlib
 import json
 import logging
 from typing import Optional
@@ -29,6 +31,20 @@ class RecordedBytes:
         fields = ("checksum", "os_hash_algo", "os_hash_value")
         return cls(size, *(_text(image.get(field)) for field in fields
                            if checksums))
+
+
+@functools.lru_cache(maxsize=64)
+def computable(algorithm):
+    """Whether hashlib computes ``algorithm``; if not, warns once per name."""
+    try:
+        # shake_* digests have no fixed length, so no value to compare with.
+        computable = hashlib.new(algorithm).digest_size > 0
+    except (ValueError, TypeError):
+        computable = False
+    if not computable:
+        LOG.warning("Hash algorithm %r is not available: image data is "
+                    "not checked against os_hash_value", algorithm)
+    return computable
 
 
 def _text(value):

@@ -3,10 +3,10 @@ serves a stale, truncated or damaged copy without complaint. (A range has
 no checksum: the failover stream checks its length.)
 """
 
-import functools
 import hashlib
 import logging
 
+from loc_strategy_filter.download.record import computable
 from loc_strategy_filter.upstream import close_body
 
 LOG = logging.getLogger(__name__)
@@ -14,20 +14,6 @@ LOG = logging.getLogger(__name__)
 
 class IntegrityError(Exception):
     """The bytes read are not the image's: the body must not end cleanly."""
-
-
-@functools.lru_cache(maxsize=64)
-def _computable(algorithm):
-    """Whether hashlib computes ``algorithm``; if not, warns once per name."""
-    try:
-        # shake_* digests have no fixed length, so no value to compare with.
-        computable = hashlib.new(algorithm).digest_size > 0
-    except (ValueError, TypeError):
-        computable = False
-    if not computable:
-        LOG.warning("Hash algorithm %r is not available: image data is "
-                    "not checked against os_hash_value", algorithm)
-    return computable
 
 
 class Verifier:
@@ -42,7 +28,7 @@ class Verifier:
                                   hashlib.md5(usedforsecurity=False),
                                   recorded.checksum.lower()))
         algo, value = recorded.hash_algo, recorded.hash_value
-        if algo and value and _computable(algo):
+        if algo and value and computable(algo):
             self._digests.append((f"{algo} os_hash_value", hashlib.new(algo),
                                   value.lower()))
 
