@@ -15,74 +15,22 @@ threads make them, for every answer of the filter. Any failure is a
 logged at INFO the first time, at DEBUG after.
 """
 
-import collections
 import concurrent.futures
 import json
 import logging
 import re
 import threading
-import time
 
 from loc_strategy_filter import routes
+from loc_strategy_filter.expiring import ExpiringCache
 from loc_strategy_filter.upstream import HeldResponse
 
 LOG = logging.getLogger(__name__)
 
-#: How many images' locations the cache keeps at most.
-CACHE_SIZE = 10000
 _REFUSED = (401, 403)
 # Ids the filter puts in a path of its own: Glance's are UUIDs, and
 # anything that could leave the image's path (``/``, ``?``, ``..``) is out.
 _IMAGE_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,127}")
-
-
-class LocationCache:
-    """The locations learned of each image, for ``ttl`` seconds, keyed by
-    image id, at most ``size`` images (the oldest go first).
-
-    Why this never widens what a caller sees: an entry is read only for an
-    image that an answer of the image API is showing the caller at that
-    moment (Glance decided they may see it), and only to choose that
-    image's ``direct_url``, which Glance already shows them, among the URLs
-    of that same image. So whoever learned the locations (another caller,
-    the service credentials), a caller gets from it at most the best URL of
-    an image they were shown, never the list, and never another image's.
-    It is used only with service credentials (``LocationLookup``), which
-    would give every caller that same URL: without them, one caller's
-    lookup never decides another's ``direct_url``.
-    """
-
-    def __init__(self, ttl, size=CACHE_SIZE, clock=time.monotonic):
-        self.ttl = ttl
-        self.size = size
-        self._clock = clock
-        self._entries = collections.OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, image_id):
-        """The locations learned of ``image_id``, or None."""
-        with self._lock:
-            entry = self._entries.get(image_id)
-            if entry is None:
-                return None
-            expires, locations = entry
-            if expires <= self._clock():
-                del self._entries[image_id]
-                return None
-            return locations
-
-    def put(self, image_id, locations):
-        if self.ttl <= 0:
-            return
-        with self._lock:
-            self._entries.pop(image_id, None)
-            self._entries[image_id] = (self._clock() + self.ttl, locations)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-
-    def forget(self, image_id):
-        with self._lock:
-            self._entries.pop(image_id, None)
 
 
 class _Failed(Exception):
@@ -123,10 +71,16 @@ class LocationLookup:
         self.application = application
         self.service = service
         self.timeout = settings.location_lookup_timeout
-        # Without service credentials nothing is kept: what one caller may
-        # read must not decide another's direct_url (it stays Glance's, as
-        # the start-up log says), and an in-process lookup is cheap.
-        self.cache = LocationCache(settings.location_cache_ttl
+        # Why keeping what one caller learned never widens what another
+        # sees: a kept list is read only for an image an answer of the image
+        # API is showing the caller (Glance decided they may see it), and
+        # only to choose that image's ``direct_url``, which Glance already
+        # shows them, among that image's URLs: at most its best URL, never
+        # the list. Without service credentials nothing is kept: what one
+        # caller may read must not decide another's direct_url (it stays
+        # Glance's, as the start-up log says), and an in-process lookup is
+        # cheap.
+        self.cache = ExpiringCache(settings.location_cache_ttl
                                    if service is not None else 0)
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=settings.location_lookup_concurrency,
@@ -181,6 +135,7 @@ class LocationLookup:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _lookup(self, user_request, image_id, refused):
+        stamp = self.cache.stamp()
         try:
             locations = None
             if not refused.is_set():
@@ -195,7 +150,7 @@ class LocationLookup:
             self._note("error", "image %s: %s: %s", image_id,
                        type(exc).__name__, exc)
             return None
-        self.cache.put(image_id, locations)
+        self.cache.put(image_id, locations, stamp)
         return locations
 
     def _as_caller(self, user_request, image_id):

@@ -3,8 +3,9 @@
 Image downloads go to the download filter, the image calls whose JSON shows
 locations to the response filter, and every other request straight to the
 upstream, untouched. Both halves learn the locations of images Glance shows
-without them through one ``LocationLookup``, which forgets an image when a
-request that may change its locations passes here.
+without them through one ``LocationLookup``; it, and the download filter's
+kept records, forget an image when a request that may change its locations
+passes here.
 """
 
 from loc_strategy_filter import redaction
@@ -56,11 +57,15 @@ class LocationStrategyFilter:
             return self._routed(environ, start_response)
         # Before, so that this answer learns afresh; after, so that a
         # lookup racing with the change does not keep what it replaced.
-        self.lookup.forget(changed)
+        self._forget(changed)
         try:
             return self._routed(environ, start_response)
         finally:
-            self.lookup.forget(changed)
+            self._forget(changed)
+
+    def _forget(self, image_id):
+        self.lookup.forget(image_id)
+        self.download.forget(image_id)
 
     def _routed(self, environ, start_response):
         call = routes.image_call(environ)

@@ -132,6 +132,31 @@ class IPNetwork(types.ConfigType):
     def _formatter(self, value):
         return str(value)
 
+#: What ``verify_checksums`` may name, and why.
+VERIFICATIONS = (
+    ("strongest", "the multihash if recorded, else MD5"),
+    ("all", "the multihash and MD5"),
+    ("off", "the size only"),
+)
+#: The boolean spellings ``verify_checksums`` took before it named what to
+#: check (oslo.config's BoolOpt's, case aside).
+_BOOLEAN_VERIFICATIONS = {"true": "all", "yes": "all", "on": "all",
+                          "1": "all", "false": "off", "no": "off", "0": "off"}
+
+
+class Verification(types.String):
+    """One of ``VERIFICATIONS``; an old boolean value says all or off."""
+
+    def __init__(self, type_name="verification value"):
+        super().__init__(choices=VERIFICATIONS, type_name=type_name)
+
+    def __call__(self, value):
+        if isinstance(value, bool):
+            return "all" if value else "off"
+        text = str(value).strip().lower()
+        return super().__call__(_BOOLEAN_VERIFICATIONS.get(text, text))
+
+
 #: The filter's own options: each is the ``settings.Settings`` field of its
 #: name.
 FILTER_OPTS = (
@@ -252,19 +277,29 @@ Security note:
     Only this header is read; the other is ignored, as a proxy that does not
     write it passes on whatever the client wrote there.
 """),
-    cfg.BoolOpt(
+    cfg.Opt(
         "verify_checksums",
-        default=True,
+        type=Verification(),
+        default="strongest",
         help="""
-Verify the checksums of image bytes the filter streams.
+What the filter checks of the image bytes it streams.
 
-When the filter streams a whole image from a location, it checks the
-image's ``checksum`` (MD5) and, when set, ``os_hash_algo``/``os_hash_value``
-on the fly, and aborts the response (the client sees a broken connection,
-never a clean end) if they do not match. The size is always checked.
+Each whole image the filter streams from a location is checked on the fly
+against the image's record, and the response aborted (the client sees a
+broken connection, never a clean end) if the bytes are not the image's. The
+size is always checked. A file location is checked the first time it is
+served, then sent by sendfile for as long as the file is unchanged.
 
 Possible values:
-    * True (the default), False.
+    * strongest (the default): the secure multihash (``os_hash_algo``,
+      ``os_hash_value``, SHA-512 unless Glance is configured otherwise)
+      when the record has one, else the MD5 ``checksum``. Checking MD5 as
+      well finds no wrong image that SHA-512 misses, and SHA-512 alone
+      hashes faster than MD5.
+    * all: both the multihash and the MD5 ``checksum``.
+    * off: the size only.
+    * The boolean values of earlier releases: true (and yes, on, 1) means
+      all, false (and no, 0) means off.
 
 Related options:
     * ``download_mode``
@@ -287,6 +322,34 @@ Possible values:
 Related options:
     * ``download_mode``
     * ``[location_strategy_filter_cache] enabled``
+"""),
+    cfg.IntOpt(
+        "download_record_ttl",
+        default=5,
+        min=0,
+        help="""
+Seconds a download reuses the image record another download read.
+
+To plan a download the filter reads the image's record (its locations,
+size and checksums) from the image API, which costs about as much as an
+image show; for images of a few MiB that is more than the download itself.
+Each worker process keeps the record it read for this long, and a download
+of the same image plans from it. A location change that passes through the
+filter (a PATCH of the image, a POST or DELETE of its locations, its DELETE)
+forgets the image at once; a change through another process is seen after
+this many seconds. Records are never shared between processes.
+
+Possible values:
+    * 0: every download reads the record.
+    * A positive number of seconds.
+
+Related options:
+    * ``download_mode``
+
+Security note:
+    A kept record only plans how to read bytes: the filter serves them only
+    after the image API has answered the user's own download request with a
+    200 or 206, exactly as without it, and it never shows a user the record.
 """),
     cfg.FloatOpt(
         "location_lookup_timeout",

@@ -62,8 +62,9 @@ class Settings:
     order: strategies.base.Orderer
     hide_locations: bool = _default("hide_locations")
     download_mode: str = _default("download_mode")
-    verify_checksums: bool = _default("verify_checksums")
+    verify_checksums: str = _default("verify_checksums")
     location_failure_ttl: int = _default("location_failure_ttl")
+    download_record_ttl: int = _default("download_record_ttl")
     location_lookup_timeout: float = _default("location_lookup_timeout")
     location_lookup_concurrency: int = _default("location_lookup_concurrency")
     location_cache_ttl: int = _default("location_cache_ttl")

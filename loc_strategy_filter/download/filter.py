@@ -22,6 +22,7 @@ from loc_strategy_filter.download.shared_failures import SharedFailureMemory
 from loc_strategy_filter.download.record import RecordedBytes, fetch_image
 from loc_strategy_filter.user_request import UserRequest
 from loc_strategy_filter.download.verify import Verified
+from loc_strategy_filter.expiring import ExpiringCache
 from loc_strategy_filter.locations import store_of
 from loc_strategy_filter.rewrite import needs_locations
 from loc_strategy_filter.stores.http import VIA
@@ -75,6 +76,14 @@ class DownloadFilter:
         self.settings = settings
         self.lookup = lookup
         self.failures = _failure_memory(settings)
+        #: ``(image, RecordedBytes)`` by image id, for the next downloads'
+        #: plans. Safe to share between users: a plan serves no byte before
+        #: the upstream answered the user's own download with 200 or 206.
+        self.records = ExpiringCache(settings.download_record_ttl)
+
+    def forget(self, image_id):
+        """A location change passed: the next download reads the record."""
+        self.records.forget(image_id)
 
     def __call__(self, environ, start_response):
         mode = self.settings.download_mode
@@ -129,6 +138,24 @@ class DownloadFilter:
             return None
 
     def _record(self, user_request):
+        kept = self._image(user_request)
+        if kept is None:
+            return None
+        image, recorded = kept
+        ranking = ranked(image, functools.partial(
+            self.settings.order, requester=user_request.requester))
+        recalled = self.failures.recall(
+            [location["url"] for _, location in ranking], recorded)
+        return _Record(image, recorded, ranking, recalled,
+                       deprioritised(ranking, recalled))
+
+    def _image(self, user_request):
+        """``(image, RecordedBytes)``: kept, or read as the user."""
+        image_id = user_request.path_info[:-len("/file")].rpartition("/")[2]
+        kept = self.records.get(image_id)
+        if kept is not None:
+            return kept
+        stamp = self.records.stamp()
         image = fetch_image(self.application, user_request)
         if image is None:
             return None
@@ -136,13 +163,10 @@ class DownloadFilter:
             learned = self.lookup.learn_one(user_request, image["id"])
             if learned:
                 image = {**image, "locations": learned}
-        recorded = RecordedBytes.of(image, self.settings.verify_checksums)
-        ranking = ranked(image, functools.partial(
-            self.settings.order, requester=user_request.requester))
-        recalled = self.failures.recall(
-            [location["url"] for _, location in ranking], recorded)
-        return _Record(image, recorded, ranking, recalled,
-                       deprioritised(ranking, recalled))
+        kept = image, RecordedBytes.of(image, self.settings.verify_checksums)
+        if image["id"] == image_id:
+            self.records.put(image_id, kept, stamp)
+        return kept
 
     def _steer_plan(self, record):
         best = next((location for _, location in record.tried), None)

@@ -23,14 +23,22 @@ class RecordedBytes:
     hash_value: Optional[str] = None
 
     @classmethod
-    def of(cls, image, checksums=True):
-        """A wrongly typed field says nothing: the record may be any JSON."""
+    def of(cls, image, verification="strongest"):
+        """What ``verification`` (a ``verify_checksums`` value) checks of
+        ``image``, or None. A wrongly typed field says nothing: the record
+        may be any JSON."""
         size = image.get("size")
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             return None
-        fields = ("checksum", "os_hash_algo", "os_hash_value")
-        return cls(size, *(_text(image.get(field)) for field in fields
-                           if checksums))
+        checksum = _text(image.get("checksum"))
+        algo = _text(image.get("os_hash_algo"))
+        value = _text(image.get("os_hash_value"))
+        if verification == "off":
+            return cls(size)
+        if verification == "strongest" and algo and value and computable(
+                algo):
+            return cls(size, None, algo, value)
+        return cls(size, checksum, algo, value)
 
 
 @functools.lru_cache(maxsize=64)

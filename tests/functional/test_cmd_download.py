@@ -250,7 +250,7 @@ def test_a_corrupt_mirror_is_replaced_by_the_image_api(api, started, config,
     assert gets(mirror)
     assert output.read_bytes() == DATA
     assert api.downloads() == [("GET", f"/v2/images/{image_id}/file", None)]
-    assert "location 1 sent wrong data: md5 checksum mismatch" in caplog.text
+    assert "location 1 sent wrong data: sha512 os_hash_value mismatch" in caplog.text
     assert "from the image API in" in capsys.readouterr().err
 
 
@@ -301,7 +301,7 @@ def test_wrong_data_everywhere_fails_and_leaves_no_file(api, data_dir,
 
     assert download(image_id, output) == 1
 
-    assert "md5 checksum mismatch" in capsys.readouterr().err
+    assert "sha512 os_hash_value mismatch" in capsys.readouterr().err
     assert list(output.parent.glob(f"{output.name}*")) == []
 
 

@@ -91,22 +91,39 @@ def test_mid_stream_failover_delivers_the_exact_bytes(stub, tmp_path, started):
     assert 0 < resumed_at <= 100_000
 
 
-def test_a_corrupt_mirror_aborts_the_response(stub, tmp_path, started):
+@pytest.mark.parametrize("verification, mismatch", [
+    ("strongest", "sha512 os_hash_value mismatch"),
+    ("all", "md5 checksum mismatch"),
+    ("true", "md5 checksum mismatch"),
+])
+def test_a_corrupt_mirror_aborts_the_response(stub, tmp_path, started,
+                                              verification, mismatch):
     corrupt = started(DATA, behaviour="corrupt")
     image_id = image_with(stub, corrupt.url())
     app = filtered(stub, tmp_path, location_strategy="store_type",
-                   store_type_preference="http", file_dirs="/nonexistent")
+                   store_type_preference="http", file_dirs="/nonexistent",
+                   verify_checksums=verification)
     environ = webob.Request.blank(f"/v2/images/{image_id}/file").environ
     statuses = []
     body = app(environ, lambda status, headers, exc_info=None:
                statuses.append(status))
     received = bytearray()
-    with pytest.raises(IntegrityError, match="md5 checksum mismatch"):
+    with pytest.raises(IntegrityError, match=mismatch):
         for chunk in body:
             received += chunk
     body.close()
     assert statuses == ["200 OK"]
     assert len(received) < len(DATA)
+
+
+def test_off_checks_the_size_alone(stub, tmp_path, started):
+    corrupt = started(DATA, behaviour="corrupt")
+    image_id = image_with(stub, corrupt.url())
+    app = filtered(stub, tmp_path, location_strategy="store_type",
+                   store_type_preference="http", file_dirs="/nonexistent",
+                   verify_checksums="off")
+    response = download(app, image_id)
+    assert len(response.body) == len(DATA) and response.body != DATA
 
 
 def test_a_disallowed_redirect_is_never_followed(stub, tmp_path, started):

@@ -9,7 +9,7 @@ import pytest
 import webob
 import webob.dec
 
-from loc_strategy_filter.location_lookup import LocationCache, LocationLookup
+from loc_strategy_filter.location_lookup import LocationLookup
 from loc_strategy_filter.settings import Settings
 from loc_strategy_filter.user_request import UserRequest
 
@@ -172,17 +172,6 @@ def test_a_ttl_of_zero_keeps_nothing():
     lookup.learn_one(user_request(), "a")
     lookup.learn_one(user_request(), "a")
     assert len(upstream.asked) == 2
-
-
-def test_the_cache_expires_and_is_bounded():
-    now = [0.0]
-    cache = LocationCache(ttl=10, size=2, clock=lambda: now[0])
-    cache.put("a", LOCATIONS)
-    cache.put("b", LOCATIONS)
-    cache.put("c", LOCATIONS)
-    assert cache.get("a") is None and cache.get("c") == LOCATIONS
-    now[0] = 10
-    assert cache.get("b") is None and cache.get("c") is None
 
 
 @pytest.mark.parametrize("service", [None, Service()],

@@ -9,7 +9,7 @@ import pytest
 import webob
 import webob.dec
 
-from loc_strategy_filter.location_lookup import LocationCache
+from loc_strategy_filter.expiring import ExpiringCache
 from loc_strategy_filter.middleware import LocationStrategyFilter
 from loc_strategy_filter.responses import ImageResponseFilter
 from loc_strategy_filter.settings import Settings
@@ -520,9 +520,11 @@ def test_a_location_change_forgets_what_was_learned(method, path):
         return webob.Response(status=204)
 
     filtered = LocationStrategyFilter(upstream, {})
-    filtered.lookup.cache = LocationCache(ttl=30)
-    filtered.lookup.cache.put("abc", [{"url": "http://x/y", "metadata": {}}])
-    filtered.lookup.cache.put("other", [{"url": "http://x/z", "metadata": {}}])
+    filtered.lookup.cache = ExpiringCache(ttl=30)
+    for cache in (filtered.lookup.cache, filtered.download.records):
+        cache.put("abc", "kept")
+        cache.put("other", "kept")
     webob.Request.blank(path, method=method).get_response(filtered)
-    assert filtered.lookup.cache.get("abc") is None
-    assert filtered.lookup.cache.get("other") is not None
+    for cache in (filtered.lookup.cache, filtered.download.records):
+        assert cache.get("abc") is None
+        assert cache.get("other") is not None

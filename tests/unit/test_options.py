@@ -28,7 +28,8 @@ def test_list_opts_groups_and_names():
         ("location_strategy_filter", [
             "hide_locations", "download_mode", "trusted_proxies",
             "client_address_header", "verify_checksums",
-            "location_failure_ttl", "location_lookup_timeout",
+            "location_failure_ttl", "download_record_ttl",
+            "location_lookup_timeout",
             "location_lookup_concurrency", "location_cache_ttl",
             "file_dirs", "http_allowed_hosts",
             "http_connect_timeout", "http_read_timeout",

@@ -57,12 +57,31 @@ ATTRIBUTES = {"checksum": "checksum", "os_hash_algo": "hash_algo",
 def test_a_digest_field_that_is_no_string_is_absent(field, value):
     record = {"id": "x", "size": 10, "checksum": "a" * 32,
               "os_hash_algo": "sha512", "os_hash_value": "b" * 128}
-    expected = RecordedBytes.of(record)
+    expected = RecordedBytes.of(record, "all")
     record[field] = value
-    assert RecordedBytes.of(record) == dataclasses.replace(
+    assert RecordedBytes.of(record, "all") == dataclasses.replace(
         expected, **{ATTRIBUTES[field]: None})
 
 
-def test_without_checksums_the_record_says_its_size_alone():
-    assert RecordedBytes.of({"size": 10, "checksum": "a" * 32},
-                            checksums=False) == RecordedBytes(10)
+RECORD = {"id": "x", "size": 10, "checksum": "a" * 32,
+          "os_hash_algo": "sha512", "os_hash_value": "b" * 128}
+
+
+@pytest.mark.parametrize("verification, record, expected", [
+    ("strongest", RECORD, RecordedBytes(10, None, "sha512", "b" * 128)),
+    ("strongest", {**RECORD, "os_hash_value": None},
+     RecordedBytes(10, "a" * 32, "sha512")),
+    ("strongest", {**RECORD, "os_hash_algo": "no-such-hash"},
+     RecordedBytes(10, "a" * 32, "no-such-hash", "b" * 128)),
+    ("strongest", {"id": "x", "size": 10}, RecordedBytes(10)),
+    ("all", RECORD, RecordedBytes(10, "a" * 32, "sha512", "b" * 128)),
+    ("off", RECORD, RecordedBytes(10)),
+], ids=["multihash-alone", "no-multihash-md5", "uncomputable-md5",
+        "nothing-recorded", "all", "off"])
+def test_the_verification_chooses_what_is_checked(verification, record,
+                                                   expected):
+    assert RecordedBytes.of(record, verification) == expected
+
+
+def test_strongest_is_the_default():
+    assert RecordedBytes.of(RECORD) == RecordedBytes.of(RECORD, "strongest")

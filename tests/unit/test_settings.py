@@ -283,6 +283,29 @@ def test_bad_file_values_fail_at_load(tmp_path, text, fragments):
         assert fragment in str(raised.value)
 
 
+@pytest.mark.parametrize("written, verification", [
+    ("strongest", "strongest"), ("ALL", "all"), (" off ", "off"),
+    ("true", "all"), ("True", "all"), ("yes", "all"), ("on", "all"),
+    ("1", "all"), ("false", "off"), ("no", "off"), ("0", "off"),
+])
+def test_verify_checksums_takes_its_names_and_the_old_booleans(
+        tmp_path, written, verification):
+    from_paste = settings.from_paste({}, {"verify_checksums": written})
+    path = write_conf(tmp_path, "[location_strategy_filter]\n"
+                      f"verify_checksums = {written}\n")
+    from_file = settings.from_paste({}, {"oslo_config_file": path})
+    assert from_paste.verify_checksums == verification
+    assert from_file.verify_checksums == verification
+
+
+def test_an_unknown_verification_names_the_allowed_ones():
+    with pytest.raises(settings.ConfigError) as raised:
+        settings.resolve({"verify_checksums": "sha512"})
+    for fragment in ("verify_checksums", "'sha512'",
+                     "strongest, all, off"):
+        assert fragment in str(raised.value)
+
+
 @pytest.mark.parametrize("trusted_proxies", [
     "10.1.255.0/24, 192.0.2.10", "10.1.2.3", "10.3.0.0/16",
 ], ids=["proxy-subnet-inside-a-site", "proxy-address-in-a-site",
@@ -356,8 +379,9 @@ NOT_DEFAULT = {
     ("DEFAULT", "location_strategy"): "store_type",
     (FILTER, "hide_locations"): True,
     (FILTER, "download_mode"): "serve",
-    (FILTER, "verify_checksums"): False,
+    (FILTER, "verify_checksums"): "all",
     (FILTER, "location_failure_ttl"): 7,
+    (FILTER, "download_record_ttl"): 9,
     (FILTER, "file_dirs"): ["/srv/images"],
     (FILTER, "http_allowed_hosts"): ["mirror.example.com"],
     (FILTER, "http_connect_timeout"): 1.5,
