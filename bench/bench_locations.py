@@ -179,8 +179,10 @@ def _getter(session, url):
 
 
 def seed_glance(server, requests):
+    """``IMAGES`` images of 1 KiB each, uploaded to ``server``; their ids."""
     session = requests.Session()
     session.headers.update(server.headers)
+    image_ids = []
     for index in range(IMAGES):
         created = session.post(f"{server.url}/v2/images", json={
             "name": f"image-{index}", "disk_format": "raw",
@@ -191,6 +193,8 @@ def seed_glance(server, requests):
             data=b"x" * 1024, timeout=30,
             headers={"Content-Type": "application/octet-stream"})
         assert uploaded.status_code == 204, uploaded.text
+        image_ids.append(created.json()["id"])
+    return image_ids
 
 
 def main():
