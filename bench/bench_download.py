@@ -467,15 +467,20 @@ def print_table(static_name, size_mib, speeds, rss, hashing):
               f"{f'{ratio:.2f}x' if ratio else '':>8}  "
               f"{f'>= {target}x ({reference})' if target else '':<14}"
               f"{('PASS' if ratio >= target else 'MISSED') if target else ''}")
-    print(f"peak RSS (VmHWM) of a fresh gunicorn worker after one download "
+    print_peak_rss("gunicorn", size_mib, rss)
+    print("for context, hashlib on one core, 64 KiB chunks: " + ", ".join(
+        f"{name} {speed:.0f} MB/s" for name, speed in hashing.items()))
+
+
+def print_peak_rss(server, size_mib, rss):
+    """The peak RSS lines: ``rss`` is ``{label: (small, big)}`` in MiB."""
+    print(f"peak RSS (VmHWM) of a fresh {server} worker after one download "
           f"of {SMALL_MIB} MiB / {size_mib} MiB (target: within "
           f"{RSS_TARGET_MIB} MiB):")
     for label, (small, big) in rss.items():
         verdict = "PASS" if abs(big - small) <= RSS_TARGET_MIB else "MISSED"
         print(f"  {label:<38}{small:>7.1f} MiB {big:>7.1f} MiB  "
               f"{big - small:+.1f} MiB  {verdict}")
-    print("for context, hashlib on one core, 64 KiB chunks: " + ", ".join(
-        f"{name} {speed:.0f} MB/s" for name, speed in hashing.items()))
 
 
 def app_configs(data_dir, elsewhere, images):
@@ -534,16 +539,26 @@ def _stop(signum, frame):
     sys.exit(128 + signum)  # unwinds, so every server is stopped
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=5,
-                        help="downloads per case; the median counts")
+def unwind_on_sigterm():
+    """SIGTERM unwinds like Ctrl-C, so that every server is stopped."""
+    signal.signal(signal.SIGTERM, _stop)
+
+
+def add_download_options(parser):
+    """The download benches' ``--size-mib`` and ``--timeout``."""
     parser.add_argument("--size-mib", type=int, default=1024,
                         help="size of the big image")
     parser.add_argument("--timeout", type=int, default=120,
                         help="seconds one download may take")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=5,
+                        help="downloads per case; the median counts")
+    add_download_options(parser)
     args = parser.parse_args()
-    signal.signal(signal.SIGTERM, _stop)
+    unwind_on_sigterm()
     with tempfile.TemporaryDirectory(prefix="bench-download-") as work:
         run(args, work)
 
