@@ -15,6 +15,7 @@ Several servers share one database, stores and staging area: they are one
 Glance deployment, seen through differently configured API servers.
 """
 
+import contextlib
 import importlib.metadata
 import os
 import pathlib
@@ -249,7 +250,7 @@ class Deployment:
         return config
 
     def add(self, name, operator_config=None, filtered=True, flavor=None,
-            policy=None, processes=1):
+            policy=None, processes=1, identity=None):
         """A server whose glance-api.conf adds ``operator_config``
         (``{section: {key: value}}``, or a function returning it when the
         server starts, for a value known only then, such as another
@@ -257,7 +258,8 @@ class Deployment:
 
         ``flavor`` (``"keystone"`` or ``""``, Glance's default pipeline) is
         the deployment's unless given; a server of the default pipeline
-        gets no identity headers. ``policy`` adds ``{rule: check}`` lines
+        gets no identity headers, one of the ``keystone`` pipeline the
+        deployment's, or ``identity``. ``policy`` adds ``{rule: check}`` lines
         to the deployment's, in a policy file of the server's own.
         ``processes`` is the number of uWSGI workers, each loading Glance
         (and the filter) on its own.
@@ -283,7 +285,8 @@ class Deployment:
         server = GlanceApi(
             f"{self.name}/{name}", home, glance_api_conf=glance_api_conf,
             paste_ini=with_filter(paste_ini) if filtered else paste_ini,
-            headers=self.identity if flavor == "keystone" else {},
+            headers=(identity or self.identity) if flavor == "keystone"
+            else {},
             processes=processes)
         self.servers[name] = server
         return server
@@ -305,6 +308,28 @@ class Deployment:
 
     def stop(self):
         stop_all([self])
+
+    @contextlib.contextmanager
+    def servers_for_a_while(self, configs, timeout=90):
+        """Servers added to the running deployment (``{name: keyword
+        arguments of add()}``), started at once and yielded by name, then
+        stopped and removed: a test module's own, which the session's
+        no-ERROR check and failure reports see while they run."""
+        added = {name: self.add(name, **arguments)
+                 for name, arguments in configs.items()}
+        try:
+            for server in added.values():
+                server.start()
+            deadline = time.monotonic() + timeout
+            for server in added.values():
+                server.wait_ready(deadline)
+            yield added
+        finally:
+            for server in added.values():
+                server.terminate()  # all at once: each takes about a second
+            for name, server in added.items():
+                server.stop()
+                del self.servers[name]
 
 
 def start_all(deployments, timeout=90):
