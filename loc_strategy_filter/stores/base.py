@@ -9,7 +9,8 @@ location the operator did not allow.
 
 from typing import BinaryIO, ClassVar, Iterator, Optional, Protocol
 
-#: Bytes a reader reads at a time, unless built with another ``chunk_size``.
+#: Bytes a reader reads at a time, unless built with another ``chunk_size``
+#: (the http reader reads larger blocks: see ``stores.http.BLOCK_SIZE``).
 CHUNK_SIZE = 65536
 
 

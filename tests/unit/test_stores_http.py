@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from loc_strategy_filter import settings
 from loc_strategy_filter.stores import ReadFailed, ReadRefused, build_reader
-from loc_strategy_filter.stores.http import HttpReader
+from loc_strategy_filter.stores.http import BLOCK_SIZE, HttpReader
 from tests import servers
 from tests.functional.mirrors import RawMirror, answer, dribble, reset
 
@@ -148,9 +148,18 @@ def tripwire():
 
 
 def make_reader(*allowed, **settings):
+    """A reader of small chunks, or with ``chunk_size=None`` its own."""
     settings = {"chunk_size": 1000, "http_connect_timeout": 1.0,
                 "http_read_timeout": 1.0, **settings}
+    if settings["chunk_size"] is None:
+        del settings["chunk_size"]
     return build_reader(HttpReader, http_allowed_hosts=allowed, **settings)
+
+
+# Either chunk size a test runs with: the small one of most tests here, and
+# the reader's own block size, with which a fast mirror streams fastest.
+CHUNK_SIZES = pytest.mark.parametrize("chunk_size", [1000, None],
+                                      ids=["small-chunks", "default-chunks"])
 
 
 def read_all(source):
@@ -848,15 +857,17 @@ def test_redirect_hops_share_one_header_timeout(raw):
     assert time.monotonic() - began < 1.0
 
 
+@CHUNK_SIZES
 @pytest.mark.parametrize("head, body", [
     (b"HTTP/1.1 200 OK\r\nContent-Length: 10240\r\n\r\n", DATA),
     (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
      b"".join(b"1\r\n%c\r\n" % byte for byte in DATA)),
     (b"HTTP/1.1 200 OK\r\n\r\n", DATA),
 ], ids=["length", "chunked", "close-delimited"])
-def test_body_dribbled_fails_below_the_minimum_rate(raw, head, body):
+def test_body_dribbled_fails_below_the_minimum_rate(raw, head, body,
+                                                    chunk_size):
     server = raw(dribble(head, body))
-    source = slow_reader().open(server.url())
+    source = slow_reader(chunk_size=chunk_size).open(server.url())
     received = b""
     began = time.monotonic()
     with pytest.raises(ReadFailed, match="less than 5000 bytes/s"):
@@ -876,7 +887,8 @@ def test_a_slow_consumer_does_not_count_against_the_mirror(server):
     source.close()
 
 
-def test_first_bytes_are_passed_on_before_a_full_chunk(raw):
+@CHUNK_SIZES
+def test_first_bytes_are_passed_on_before_a_full_chunk(raw, chunk_size):
     release = threading.Event()
 
     def script(connection):
@@ -885,7 +897,8 @@ def test_first_bytes_are_passed_on_before_a_full_chunk(raw):
         release.wait(2)
         connection.sendall(DATA[10:])
     server = raw(script)
-    source = make_reader("127.0.0.1", chunk_size=1000).open(server.url())
+    source = make_reader("127.0.0.1", chunk_size=chunk_size).open(
+        server.url())
     chunks = source.chunks()
     began = time.monotonic()
     assert next(chunks) == DATA[:10]
@@ -901,6 +914,37 @@ def test_a_fast_source_comes_in_full_chunks(server):
     chunks = list(source.chunks())
     source.close()
     assert [len(chunk) for chunk in chunks] == [1000] * 10 + [240]
+
+
+@pytest.mark.parametrize("head", [
+    b"HTTP/1.1 200 OK\r\nContent-Length: 10240\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\n\r\n",
+], ids=["length", "close-delimited"])
+def test_a_dribbling_mirror_passes_each_few_bytes_on_as_they_come(raw, head):
+    """Not once a block is full: the client sees the download start."""
+    server = raw(dribble(head, DATA, step=5, pause=0.02))
+    source = make_reader("127.0.0.1", chunk_size=None).open(server.url())
+    chunks = source.chunks()
+    began = time.monotonic()
+    first = next(chunks)
+    assert time.monotonic() - began < 0.5
+    received = [first] + [next(chunks) for _ in range(4)]
+    source.close()
+    assert b"".join(received) == DATA[:len(b"".join(received))]
+    assert all(len(chunk) < 100 for chunk in received)
+
+
+def test_a_fast_source_comes_in_blocks_of_the_default_size(server):
+    data = DATA * 400  # 4 MB
+    server.routes["/big"] = lambda handler: send(handler, 200, data)
+    source = make_reader("127.0.0.1", chunk_size=None).open(server.url("/big"))
+    sizes = []
+    for chunk in source.chunks():
+        sizes.append(len(chunk))
+        time.sleep(0.01)  # lets the next block arrive whole
+    source.close()
+    assert sum(sizes) == len(data)
+    assert max(sizes) == BLOCK_SIZE == 1 << 20
 
 
 def test_no_watchdog_thread_outlives_its_source(server, raw):

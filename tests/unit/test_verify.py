@@ -1,18 +1,44 @@
+import gc
 import hashlib
 import logging
+import os
+import threading
+import time
+from unittest import mock
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loc_strategy_filter.download.record import RecordedBytes
+from loc_strategy_filter.download import verify
+from loc_strategy_filter.download.record import RecordedBytes, computable
 from loc_strategy_filter.download.verify import (
     IntegrityError, Verified, Verifier)
-from tests.unit.test_failover import drain
+from tests.unit.test_failover import A, B, Store, drain, served
 
 DATA = b"the image bytes " * 100
 MD5 = hashlib.md5(DATA).hexdigest()
 SHA512 = hashlib.sha512(DATA).hexdigest()
+DEFAULTS = {"THREADED_FROM": verify.THREADED_FROM,
+            "BATCH_BYTES": verify.BATCH_BYTES}
+REAL_MD5 = hashlib.md5
+
+
+@pytest.fixture(autouse=True, scope="module", params=["inline", "threaded"])
+def mode(request):
+    """Every test twice: as the small bodies here are hashed, and as a
+    large body is (threads, in batches of a few chunks)."""
+    if request.param == "inline":
+        yield request.param
+        return
+    with mock.patch.multiple(verify, THREADED_FROM=0, BATCH_BYTES=100):
+        yield request.param
+    assert digest_threads() == []
+
+
+def digest_threads():
+    return [thread for thread in threading.enumerate()
+            if thread.name.startswith("loc-strategy-filter-digest")]
 
 
 def checked(recorded, *chunks):
@@ -85,6 +111,7 @@ def test_an_incomplete_os_hash_is_not_checked(algo, value):
 @pytest.mark.parametrize("algo", ["no-such-hash-for-test", "shake_128"],
                          ids=["unknown", "variable-length"])
 def test_an_unusable_algorithm_is_skipped_with_one_warning(algo, caplog):
+    computable.cache_clear()  # warned of already, in the other mode
     caplog.set_level(logging.WARNING)
     for _ in range(3):
         checked(RecordedBytes(len(DATA), MD5, algo, "00"), DATA)
@@ -145,12 +172,14 @@ def test_each_chunk_but_the_last_goes_on_as_it_arrives():
     (DATA[:7], corrupt(DATA)[7:]), (DATA[:-1],), (DATA, b"x"),
 ], ids=["corrupt", "short", "long"])
 def test_wrong_bytes_arrive_short_and_are_told(chunks):
-    told = []
+    told, verified = [], []
     body = Verified(Body(*chunks), RecordedBytes(len(DATA), MD5),
-                    on_mismatch=told.append)
+                    on_mismatch=told.append,
+                    on_verified=lambda: verified.append(True))
     received, error = drain(body)
     assert isinstance(error, IntegrityError) and told == [error]
     assert len(received) < len(DATA)
+    assert verified == [] and digest_threads() == []
 
 
 def test_the_last_chunk_is_checked_before_the_body_is_read_on():
@@ -173,3 +202,232 @@ def test_a_record_it_cannot_check_fails_before_the_body_is_iterated(
     with pytest.raises((AttributeError, TypeError)):
         Verified(inner, recorded)
     assert inner.pulled == 0
+
+
+@given(data=st.binary(max_size=2000), cuts=st.lists(st.integers(0, 2000)),
+       flip=st.none() | st.integers(0, 1999))
+def test_a_body_passes_whole_exactly_when_its_bytes_are_the_image(
+        data, cuts, flip):
+    """However it is cut into chunks, and whichever byte is wrong."""
+    recorded = RecordedBytes(len(data), hashlib.md5(data).hexdigest(),
+                             "sha512", hashlib.sha512(data).hexdigest())
+    sent = data
+    if flip is not None and flip < len(data):
+        sent = data[:flip] + bytes([data[flip] ^ 1]) + data[flip + 1:]
+    bounds = sorted({0, len(sent), *(c for c in cuts if c < len(sent))})
+    chunks = [sent[a:b] for a, b in zip(bounds, bounds[1:])]
+    received, error = drain(Verified(Body(*chunks), recorded))
+    if sent == data:
+        assert (received, error) == (data, None)
+    else:
+        assert isinstance(error, IntegrityError) and len(received) < len(data)
+
+
+# -- Told when the image is whole ---------------------------------------------
+
+def test_on_verified_is_told_once_before_the_last_chunk_goes():
+    events = []
+    body = Verified(Body(DATA[:7], DATA[7:100], DATA[100:]),
+                    RecordedBytes(len(DATA), MD5, "sha512", SHA512),
+                    on_verified=lambda: events.append("verified"))
+    for chunk in body:
+        events.append(len(chunk))
+    assert events == [7, 93, "verified", len(DATA) - 100]
+
+
+def test_an_empty_image_is_verified_too():
+    told = []
+    body = Verified(Body(), RecordedBytes(0, hashlib.md5(b"").hexdigest()),
+                    on_verified=lambda: told.append(True))
+    assert drain(body) == (b"", None) and told == [True]
+
+
+def test_a_body_closed_part_way_is_not_verified():
+    told = []
+    body = Verified(Body(DATA[:7], DATA[7:]), RecordedBytes(len(DATA), MD5),
+                    on_verified=lambda: told.append(True))
+    chunks = iter(body)
+    next(chunks)
+    body.close()
+    assert told == [] and digest_threads() == []
+
+
+# -- Digest threads -----------------------------------------------------------
+
+@pytest.fixture
+def large():
+    """A body of several MiB, with the module's own thresholds."""
+    data = os.urandom(3 * DEFAULTS["BATCH_BYTES"] + 12345)
+    with mock.patch.multiple(verify, **DEFAULTS):
+        yield data, RecordedBytes(len(data), hashlib.md5(data).hexdigest(),
+                                  "sha512", hashlib.sha512(data).hexdigest())
+
+
+def chunked(data, size=65536):
+    return [data[at:at + size] for at in range(0, len(data), size)]
+
+
+def test_a_large_body_is_hashed_in_threads_that_end_with_it(large):
+    data, recorded = large
+    chunks = iter(Verified(Body(*chunked(data)), recorded))
+    received = bytearray(next(chunks))
+    assert len(digest_threads()) == 2
+    for chunk in chunks:
+        received += chunk
+    assert received == data and digest_threads() == []
+
+
+def test_a_small_body_starts_no_thread(large):
+    chunks = iter(Verified(Body(DATA[:7], DATA[7:]),
+                           RecordedBytes(len(DATA), MD5, "sha512", SHA512)))
+    next(chunks)
+    assert digest_threads() == []
+    assert b"".join(chunks) == DATA[7:]
+
+
+def test_a_body_without_checksums_starts_no_thread(large):
+    data, recorded = large
+    chunks = iter(Verified(Body(*chunked(data)), RecordedBytes(len(data))))
+    next(chunks)
+    assert digest_threads() == []
+
+
+def test_a_large_wrong_body_arrives_short(large):
+    data, recorded = large
+    wrong = data[:-1] + bytes([data[-1] ^ 1])
+    received, error = drain(Verified(Body(*chunked(wrong)), recorded))
+    assert isinstance(error, IntegrityError)
+    assert len(received) < len(data) and digest_threads() == []
+
+
+def test_a_client_gone_part_way_leaves_no_digest_thread(large):
+    data, recorded = large
+    inner = Body(*chunked(data))
+    body = Verified(inner, recorded)
+    chunks = iter(body)
+    next(chunks), next(chunks)
+    body.close()
+    assert digest_threads() == [] and inner.closed
+
+
+def test_a_body_dropped_part_way_leaves_no_digest_thread(large):
+    data, recorded = large
+    chunks = iter(Verified(Body(*chunked(data)), recorded))
+    next(chunks)
+    del chunks
+    gc.collect()
+    assert digest_threads() == []
+
+
+def test_a_verifier_closed_part_way_cannot_pass(large):
+    data, recorded = large
+    verifier = Verifier(recorded)
+    for chunk in chunked(data):
+        verifier.update(chunk)
+    verifier.close()
+    assert digest_threads() == []
+    with pytest.raises(RuntimeError, match="closed"):
+        verifier.check()
+
+
+def test_a_verifier_dropped_unchecked_leaves_no_digest_thread(large):
+    data, recorded = large
+    verifier = Verifier(recorded)
+    for chunk in chunked(data)[:20]:
+        verifier.update(chunk)
+    del verifier
+    assert digest_threads() == []
+
+
+class Failing:
+    """A hash that fails on its first bytes."""
+
+    def __init__(self, **_):
+        pass
+
+    def update(self, chunk):
+        raise ValueError("digest failed for test")
+
+
+def caused_by_the_digest(error):
+    return isinstance(error, ValueError) or isinstance(
+        error.__cause__, ValueError)
+
+
+def test_a_failing_digest_fails_the_check():
+    with mock.patch.object(hashlib, "md5", Failing):
+        verifier = Verifier(RecordedBytes(len(DATA), MD5))
+    with pytest.raises(Exception) as raised:
+        for chunk in (DATA[:700], DATA[700:]):
+            verifier.update(chunk)
+        verifier.check()
+    assert caused_by_the_digest(raised.value)
+    with pytest.raises(Exception):
+        verifier.check()  # and stays failed
+    assert digest_threads() == []
+
+
+def test_a_failing_digest_breaks_the_body_without_blaming_the_bytes():
+    told = []
+    with mock.patch.object(hashlib, "md5", Failing):
+        body = Verified(Body(DATA[:700], DATA[700:1400], DATA[1400:]),
+                        RecordedBytes(len(DATA), MD5, "sha512", SHA512),
+                        on_mismatch=told.append)
+    received, error = drain(body)
+    assert caused_by_the_digest(error) and not isinstance(
+        error, IntegrityError)
+    assert len(received) < len(DATA) and told == []
+    assert digest_threads() == []
+
+
+class Gated:
+    """MD5 that waits for ``gate`` before each chunk."""
+
+    def __init__(self, gate):
+        self._gate = gate
+        self._md5 = REAL_MD5()
+
+    def update(self, chunk):
+        assert self._gate.wait(10)
+        self._md5.update(chunk)
+
+    def hexdigest(self):
+        return self._md5.hexdigest()
+
+
+def test_a_slow_digest_holds_the_body_back_instead_of_queueing_it(mode):
+    if mode == "inline":
+        pytest.skip("no queue inline")
+    gate = threading.Event()
+    with mock.patch.object(hashlib, "md5", lambda **_: Gated(gate)):
+        verifier = Verifier(RecordedBytes(len(DATA), MD5))
+    feeder = threading.Thread(target=lambda: [
+        verifier.update(chunk) for chunk in chunked(DATA, 100)])
+    feeder.start()
+    # One batch hashing, a full queue, one waiting to go in: then no more.
+    most = (verify.QUEUED_BATCHES + 2) * 100
+    until = time.monotonic() + 10
+    while verifier.received < most and time.monotonic() < until:
+        time.sleep(0.01)
+    time.sleep(0.1)
+    assert verifier.received == most and feeder.is_alive()
+    gate.set()
+    feeder.join(10)
+    verifier.check()
+    assert digest_threads() == []
+
+
+@given(fail_after=st.integers(1, len(DATA) - 1), wrong_tail=st.booleans())
+def test_the_digests_run_on_across_a_failover(fail_after, wrong_tail):
+    """The second location's bytes are hashed after the first's, from the
+    byte the first stopped at."""
+    recorded = RecordedBytes(len(DATA), MD5, "sha512", SHA512)
+    tail = DATA[:-1] + bytes([DATA[-1] ^ (1 if wrong_tail else 0)])
+    _, _, received, error = served(
+        {A: Store(data=DATA, fail_after=fail_after, chunk_size=300),
+         B: Store(data=tail, chunk_size=300)},
+        verify=True, recorded=recorded, stop=len(DATA))
+    if wrong_tail:
+        assert isinstance(error, IntegrityError) and len(received) < len(DATA)
+    else:
+        assert (received, error) == (DATA, None)
