@@ -60,6 +60,11 @@ class FailoverStream:
         self.failovers = 0  # how many locations failed so far
 
     @property
+    def single_source(self):
+        """Whether every byte so far came from the location opened first."""
+        return len(self._opened) == 1 and self._continued_from is None
+
+    @property
     def served_by(self):
         """The ``Candidate`` read last, None before one opened."""
         return self._opened[-1] if self._opened else None

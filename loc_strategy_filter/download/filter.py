@@ -2,7 +2,9 @@
 
 Steering has the upstream read the best store. Serving reads a location for
 the bytes ``authorisation`` allows only, and sends the upstream's answer on
-whenever it cannot do as well: no location opens, or all failed lately.
+whenever it cannot do as well: no location opens, or all failed lately. A
+file location is streamed and verified the first time, then handed to the
+server's file wrapper for sendfile while it is unchanged (``verified_files``).
 """
 
 import dataclasses
@@ -21,6 +23,7 @@ from loc_strategy_filter.download.failures import FailureMemory
 from loc_strategy_filter.download.shared_failures import SharedFailureMemory
 from loc_strategy_filter.download.record import RecordedBytes, fetch_image
 from loc_strategy_filter.user_request import UserRequest
+from loc_strategy_filter.download.verified_files import VerifiedFiles
 from loc_strategy_filter.download.verify import Verified
 from loc_strategy_filter.expiring import ExpiringCache
 from loc_strategy_filter.locations import store_of
@@ -80,6 +83,7 @@ class DownloadFilter:
         #: plans. Safe to share between users: a plan serves no byte before
         #: the upstream answered the user's own download with 200 or 206.
         self.records = ExpiringCache(settings.download_record_ttl)
+        self.verified_files = VerifiedFiles()
 
     def forget(self, image_id):
         """A location change passed: the next download reads the record."""
@@ -211,23 +215,27 @@ class DownloadFilter:
                                                  plan.recorded.size)
         if window is None:
             return held.forward(start_response)
-        byte_range = window.byte_range
+        byte_range, stream = window.byte_range, None
         try:
             stream = FailoverStream(
                 plan.candidates, plan.recorded, byte_range.start,
-                byte_range.stop, image_id=plan.image_id, recalled=plan.recalled,
-                continuation=functools.partial(
+                byte_range.stop, image_id=plan.image_id,
+                recalled=plan.recalled, continuation=functools.partial(
                     UpstreamContinuation, self.application, user_request,
                     byte_range))
-            checked = (Verified(stream, plan.recorded,
-                                on_mismatch=stream.wrong_bytes)
-                       if byte_range.whole else stream)
             source = stream.open_first()
+            checked = (Verified(stream, plan.recorded,
+                                on_mismatch=stream.wrong_bytes,
+                                on_verified=functools.partial(
+                                    self._verified, plan, stream, source))
+                       if byte_range.whole else stream)
         except NoReadableLocation:
             LOG.warning("Image %s: no location could be opened; the "
                         "upstream's own answer is sent", plan.image_id)
             return held.forward(start_response)
         except Exception:  # before any header: the upstream's answer is there
+            if stream is not None:
+                stream.close()
             LOG.exception("Download %s: the upstream's answer is sent",
                           user_request.path_info)
             return held.forward(start_response)
@@ -238,13 +246,30 @@ class DownloadFilter:
         if held.status_code == 206:
             headers.append(("Content-Range", byte_range.content_range))
         start_response(window.status, headers)
-        file_body = body.file_body(environ, source, byte_range)
-        if file_body is not None:
-            LOG.info("Image %s: served by location %s (file store) through "
-                     "the server's file wrapper", plan.image_id,
-                     stream.served_by.index)
-            return file_body
+        if self.verified_files.sendable(source, plan.recorded,
+                                        byte_range.whole):
+            file_body = body.file_body(environ, source, byte_range)
+            if file_body is not None:
+                LOG.info("Image %s: served by location %s (file store) "
+                         "through the server's file wrapper", plan.image_id,
+                         stream.served_by.index)
+                return file_body
         return checked
+
+    def _verified(self, plan, stream, source):
+        """``stream`` matched ``plan``'s record: its file, if it read one
+        alone, goes out by sendfile from now on."""
+        if not stream.single_source or source.file_object is None:
+            return
+        try:
+            self.verified_files.remember(source, plan.recorded)
+        except Exception:  # the bytes matched: the download must end whole
+            LOG.exception("Image %s: the verified file could not be "
+                          "remembered", plan.image_id)
+            return
+        LOG.info("Image %s: the file of location %s matched the image's "
+                 "record; while it is unchanged it is sent by the server's "
+                 "file wrapper", plan.image_id, stream.served_by.index)
 
 
 def _failure_memory(settings):

@@ -54,6 +54,12 @@ class Source(Protocol):
     #: bytes may go out through the server's ``wsgi.file_wrapper``
     #: (sendfile); None when they must be read through ``chunks``.
     file_object: Optional[BinaryIO]
+    #: Optional, with ``file_object``: what names the file's bytes, such as
+    #: ``fstat``'s device, inode, size, modification and change times. A
+    #: whole image goes out by sendfile only once a download verified the
+    #: file of that identity (``download.verified_files``); without one,
+    #: whole images always stream through the filter and are checked.
+    identity: Optional[tuple]
 
     def chunks(self) -> Iterator[bytes]:
         """The bytes from ``start`` up to ``stop`` (or the end), in chunks.

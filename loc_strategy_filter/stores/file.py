@@ -182,7 +182,12 @@ class FileSource:
         self.file_object = file_object
         self._chunk_size = chunk_size
         self._url = url
-        self.size = os.fstat(file_object.fileno()).st_size
+        status = os.fstat(file_object.fileno())
+        self.size = status.st_size
+        #: What names these bytes: a write, a rename over the file or a
+        #: restored copy changes it (``download.verified_files``).
+        self.identity = (status.st_dev, status.st_ino, status.st_size,
+                         status.st_mtime_ns, status.st_ctime_ns)
         end = self.size if stop is None else stop
         if start > self.size or end > self.size:
             file_object.close()

@@ -4,7 +4,6 @@ import dataclasses
 import hashlib
 import logging
 import os
-import wsgiref.util
 
 import pytest
 import webob
@@ -368,16 +367,6 @@ def test_unsatisfiable_range_is_416(stub, tmp_path, started):
                         Range=f"bytes={len(DATA)}-")
     assert response.status_int == 416
     assert response.headers["Content-Range"] == f"bytes */{len(DATA)}"
-
-
-def test_a_file_location_goes_out_through_the_file_wrapper(stub, tmp_path):
-    image_id = image_with(stub)
-    environ = webob.Request.blank(f"/v2/images/{image_id}/file").environ
-    environ["wsgi.file_wrapper"] = wsgiref.util.FileWrapper
-    body = filtered(stub, tmp_path)(environ, lambda *args: None)
-    assert isinstance(body, wsgiref.util.FileWrapper)
-    assert b"".join(body) == DATA
-    body.close()
 
 
 def test_a_failed_location_is_tried_last_for_a_while(stub, tmp_path, started):

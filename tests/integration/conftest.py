@@ -172,6 +172,15 @@ def headers_of(answer):
     return {name: answer.headers.get(name) for name in DOWNLOAD_HEADERS}
 
 
+def served_by(log, image_id, index, store_type):
+    """Whether ``log`` says location ``index`` (of ``store_type``) served
+    image ``image_id``: streamed, as a file's first download in a worker
+    is, or by the server's file wrapper, as it is once verified."""
+    return re.search(rf"Image {re.escape(image_id)}: (bytes \d+ to \d+ )?"
+                     rf"served by location {index} \({store_type} store\)",
+                     log) is not None
+
+
 def assert_same_download(answer, glance_answer):
     assert answer.status_code == glance_answer.status_code
     assert headers_of(answer) == headers_of(glance_answer)

@@ -23,7 +23,7 @@ import pytest
 
 from tests.integration.conftest import (
     DATA, EDGE1_CLIENT, EDGE2_CLIENT, SITE_STORES, TRUSTED_PROXY,
-    UNTRUSTED_PROXY, unique_name)
+    UNTRUSTED_PROXY, served_by, unique_name)
 from tests.integration.proxy import ForwardingProxy
 from tests.integration.test_location_api import locations as location_api
 from tests.integration.test_multistore import stores_read
@@ -187,8 +187,8 @@ def test_served_download_reads_the_clients_site(sites, sites_deployment,
     assert read == {store}
     # Glance's index of the copy the filter read.
     index = site_copies.glance_order.index(store)
-    assert (f"Image {site_copies.image_id}: served by location {index} "
-            "(file store)" in server.log(since=log_start))
+    assert served_by(server.log(since=log_start), site_copies.image_id,
+                     index, "file")
 
 
 def test_the_clients_own_preference_still_wins(sites, site_copies):

@@ -20,7 +20,7 @@ import uuid
 import pytest
 
 from tests.integration.conftest import (
-    DATA, assert_same_download, sdk_connection, unique_name)
+    DATA, assert_same_download, sdk_connection, served_by, unique_name)
 from tests.integration.file_watch import FileWatch
 
 
@@ -94,7 +94,7 @@ def test_download_fails_over_to_the_file_when_the_mirror_is_down(
     # (glance-api's log says so; Glance alone would not mention either).
     assert (f"Image {image_id}: location 1 (http store, {mirror_url}) "
             "failed at byte 0" in log)
-    assert f"Image {image_id}: served by location 0 (file store)" in log
+    assert served_by(log, image_id, 0, "file")
 
 
 RANGES = {"bytes=0-0": slice(0, 1), "bytes=-1": slice(-1, None),

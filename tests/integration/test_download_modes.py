@@ -28,7 +28,7 @@ import hashlib
 import pytest
 
 from tests.integration.conftest import (
-    DATA, assert_same_download, sdk_connection)
+    DATA, assert_same_download, sdk_connection, served_by)
 from tests.integration.file_watch import FileWatch
 from tests.integration.test_download import filter_gets
 from tests.integration.test_multistore import copies, stores_read  # noqa: F401
@@ -105,7 +105,6 @@ def test_multistore_download_modes(multistore, multistore_deployment, copies,
     assert read == read_by_glance
     log = multistore_deployment.servers[server].log(since=log_start)
     # The slow copy is the image's second location (index 1).
-    assert (f"Image {copies.image_id}: served by location 1 (file store)"
-            in log) == read_by_filter
+    assert served_by(log, copies.image_id, 1, "file") == read_by_filter
     assert ("Download steered to store slow" in log) == (
         server in ("store_id", "store_id_auto"))

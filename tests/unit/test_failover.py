@@ -669,3 +669,16 @@ def test_who_served_is_logged_when_a_server_stops_at_the_last_byte(caplog):
             if r.levelno == logging.INFO] == [
         "Image img-1: bytes 5 to 50 served by location 0 (file store) "
         "after 0 failover(s)"]
+
+
+@pytest.mark.parametrize("stores, single", [
+    ({A: Store()}, True),
+    ({A: Store(fail_at_open=True), B: Store()}, True),
+    ({A: Store(fail_after=300), B: Store()}, False),
+], ids=["one-location", "one-after-a-failed-open", "spliced"])
+def test_single_source_says_whether_one_location_sent_every_byte(stores,
+                                                                  single):
+    stream, _ = failover(stores)
+    stream.open_first()
+    assert bytes(b"".join(stream)) == DATA
+    assert stream.single_source is single
