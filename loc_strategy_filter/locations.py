@@ -43,6 +43,16 @@ def scheme_of(url):
     return scheme.strip().lower() if sep else None
 
 
+def scheme_of_location(location):
+    """``scheme_of(url_of(location))`` in one call: strategies rank every
+    location of every answer by it."""
+    url = location.get("url") if isinstance(location, dict) else None
+    if not isinstance(url, str):
+        return None
+    scheme, sep, _ = url.partition(":")
+    return scheme.strip().lower() if sep else None
+
+
 def store_type_of(url):
     """The store type a location URL belongs to, or None if unknown."""
     return _TYPE_OF_SCHEME.get(scheme_of(url))

@@ -10,6 +10,7 @@ import json
 import logging
 import typing
 
+from loc_strategy_filter import json_codec
 from loc_strategy_filter.locations import ordered_stores
 from loc_strategy_filter.requester import ANYONE
 from loc_strategy_filter.routes import Shape
@@ -31,8 +32,48 @@ _DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
 _ENCODER = json.JSONEncoder(allow_nan=False)
 # How _ENCODER (ASCII, default separators) writes a ``locations`` key. No
 # string it writes holds this unescaped, so its absence proves that no
-# object in the body has the key.
+# object in the body has the key (``json_codec.LOCATIONS_KEY`` for orjson).
 _LOCATIONS_KEY = b'"locations": '
+
+
+class _Read:
+    """An upstream ``body`` and its ``document``; ``fast`` while orjson
+    may write what the document becomes: it read the body, and every
+    value in the document is still one of the body's."""
+
+    __slots__ = ("body", "document", "fast")
+
+    def __init__(self, body):
+        self.body = body
+        self.document = json_codec.document_of(body)
+        self.fast = self.document is not None
+        if not self.fast:
+            self.document = _parsed(body)
+
+
+def _written(read, document):
+    """``document`` (``read``'s, or a part of it) as bytes, and how they
+    write a ``locations`` key."""
+    if read.fast:
+        new_body = json_codec.bytes_of(document)
+        if new_body is not None:
+            return new_body, json_codec.LOCATIONS_KEY
+    return _serialised(document), _LOCATIONS_KEY
+
+
+def _ordered(read, settings, locations, requester):
+    """``locations`` in strategy order; a strategy that answers with
+    objects of its own leaves their writing to the standard library,
+    which refuses what it cannot write (orjson writes NaN as null)."""
+    ordered = settings.order(locations, requester)
+    if read.fast and not _the_same_objects(ordered, locations):
+        read.fast = False
+    return ordered
+
+
+def _the_same_objects(ordered, locations):
+    return (type(ordered) is list
+            and set(map(id, ordered)) <= set(map(id, locations)))
 
 
 def _parsed(body):
@@ -78,11 +119,17 @@ def _checked(locations):
     objects with a string ``url``."""
     if not isinstance(locations, list):
         raise UnusableBody("'locations' is not a list")
-    for index, location in enumerate(locations):
+    for location in locations:
         if not (isinstance(location, dict)
                 and isinstance(location.get("url"), str)):
-            raise UnusableBody(f"location {index} has no URL")
+            raise UnusableBody(
+                f"location {_index_of(location, locations)} has no URL")
     return locations
+
+
+def _index_of(location, locations):
+    return next(index for index, each in enumerate(locations)
+                if each is location)
 
 
 def needs_locations(image):
@@ -107,9 +154,9 @@ def _best_learned(image, learned, settings, requester):
     return True
 
 
-def rewrite_image(image, settings, learned=None, requester=ANYONE):
-    """Rewrite one image dict in place, in the order for ``requester``;
-    True when it changed.
+def rewrite_image(image, read, settings, learned, requester):
+    """Rewrite one image dict of ``read`` in place, in the order for
+    ``requester``; True when it changed.
 
     Every image of every image-shaped answer comes here, with or without
     ``locations``. ``learned`` are the locations of an image that shows
@@ -126,11 +173,13 @@ def rewrite_image(image, settings, learned=None, requester=ANYONE):
                     image.get("id"), exc)
         del image["locations"]
         return True
-    ordered = settings.order(locations, requester)
+    ordered = _ordered(read, settings, locations, requester)
     changed = ordered != locations
-    if ordered and image.get("direct_url", ordered[0]["url"]) != ordered[0]["url"]:
-        image["direct_url"] = ordered[0]["url"]
-        changed = True
+    if ordered:
+        best = ordered[0]["url"]
+        if image.get("direct_url", best) != best:
+            image["direct_url"] = best
+            changed = True
     if changed and "stores" in image:
         stores = ordered_stores(image["stores"], ordered)
         changed = stores != image["stores"] or changed
@@ -142,53 +191,67 @@ def rewrite_image(image, settings, learned=None, requester=ANYONE):
     return changed
 
 
-def _hidden(document, body):
-    """The body of ``document``, checked to show no locations; None when
-    that is the upstream's ``body`` itself."""
-    new_body = _serialised(document)
-    if _LOCATIONS_KEY in new_body:
+def _hidden(read, changed):
+    """The body of ``read``'s document, checked to show no locations; None
+    when that is the upstream's body itself.
+
+    A ``changed`` document is never written as the upstream's body was
+    (that reads as the document before the change), so orjson may write
+    it. An unchanged one is written by the standard library, as before:
+    the upstream's bytes go on when they are what it writes, never when
+    they only read alike (a repeated key may hide locations).
+    """
+    if changed:
+        new_body, locations_key = _written(read, read.document)
+    else:
+        new_body, locations_key = _serialised(read.document), _LOCATIONS_KEY
+    if locations_key in new_body:
         raise UnusableBody("'locations' where no image is expected")
-    return None if new_body == body else new_body
+    return None if new_body == read.body else new_body
 
 
-def _rewrite_images(document, body, shape, settings, learn, requester):
-    images = images_of(document, shape)
+def _rewrite_images(read, shape, settings, learn, requester):
+    images = images_of(read.document, shape)
     wanted = [image.get("id") for image in images if needs_locations(image)]
     learned = learn(wanted) if learn is not None and wanted else {}
     changed = False
     for image in images:
-        changed = rewrite_image(image, settings, learned.get(image.get("id")),
+        changed = rewrite_image(image, read, settings,
+                                learned.get(image.get("id")),
                                 requester) | changed
     if settings.hide_locations:
-        return _hidden(document, body)
-    return _serialised(document) if changed else None
+        return _hidden(read, changed)
+    return _written(read, read.document)[0] if changed else None
 
 
-def _images_unordered(document, body, shape):
-    for image in images_of(document, shape):
-        image.pop("locations", None)
-    return _hidden(document, body)
+def _images_unordered(read, shape):
+    changed = False
+    for image in images_of(read.document, shape):
+        changed = image.pop("locations", _ABSENT) is not _ABSENT or changed
+    return _hidden(read, changed)
 
 
-def _rewrite_location_list(document, body, shape, settings, learn,
-                           requester):
+_ABSENT = object()
+
+
+def _rewrite_location_list(read, shape, settings, learn, requester):
     # With hide_locations too: this API is for services (see the option).
-    locations = _checked(document)
-    ordered = settings.order(locations, requester)
-    return None if ordered == locations else _serialised(ordered)
+    locations = _checked(read.document)
+    ordered = _ordered(read, settings, locations, requester)
+    return None if ordered == locations else _written(read, ordered)[0]
 
 
-def _location_list_unordered(document, body, shape):
-    _checked(document)
+def _location_list_unordered(read, shape):
+    _checked(read.document)
     return None
 
 
 class _Handling(typing.NamedTuple):
     """How the rewriter treats the bodies of one shape: ``rewrite`` applies
     the strategy, ``unordered`` is what hide_locations sends when the
-    strategy failed; both take ``(document, body, shape)``, ``rewrite``
-    the settings, ``learn`` and the requester too, and return the new body
-    or None."""
+    strategy failed; both take the body ``read`` (``_Read``) and the
+    shape, ``rewrite`` the settings, ``learn`` and the requester too, and
+    return the new body or None."""
 
     rewrite: typing.Callable
     unordered: typing.Callable
@@ -224,7 +287,9 @@ def rewrite_body(body, shape, settings, learn=None, requester=ANYONE):
     update; a JSON object whose ``images`` is a list of JSON objects for
     list; a list of locations for the location API; and ``locations``, in an
     image or as the body, a list of objects with a string ``url``. Any other
-    body, or a shape with no handling here, raises ``UnusableBody``.
+    body, or a shape with no handling here, raises ``UnusableBody``. With
+    orjson installed the outcome is the same (``json_codec``); only a body
+    the filter writes is compact UTF-8.
 
     With ``hide_locations`` an image's ``locations`` are removed even when
     they are unusable, and an image body must not hold a ``locations`` key
@@ -233,8 +298,7 @@ def rewrite_body(body, shape, settings, learn=None, requester=ANYONE):
     still ordered and sent: Glance's policy gives it to services only.
     """
     handling = HANDLINGS.get(shape) or _no_handling(shape)
-    return handling.rewrite(_parsed(body), body, shape, settings, learn,
-                            requester)
+    return handling.rewrite(_Read(body), shape, settings, learn, requester)
 
 
 def hidden_unordered(body, shape):
@@ -245,4 +309,4 @@ def hidden_unordered(body, shape):
     Raises ``UnusableBody`` when the body cannot be understood.
     """
     handling = HANDLINGS.get(shape) or _no_handling(shape)
-    return handling.unordered(_parsed(body), body, shape)
+    return handling.unordered(_Read(body), shape)

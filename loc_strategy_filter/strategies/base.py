@@ -131,12 +131,10 @@ def stable_partition(rank_of):
     """An orderer sorting locations by ``rank_of(location)``, lowest first.
 
     Python's sort is stable, so locations of equal rank keep their original
-    relative order.
+    relative order. Each location's rank is computed once, by ``sorted``.
     """
-    def ordered(locations):
-        return sorted(locations, key=rank_of)
-
-    return ordered
+    # A partial, not a closure: one Python call less per answer's image.
+    return functools.partial(sorted, key=rank_of)
 
 
 def ranker(key_of, preference):

@@ -3,7 +3,7 @@
 from oslo_config import cfg
 
 from loc_strategy_filter.locations import (
-    STORE_TYPE_NAMES, STORE_TYPE_SCHEMES, scheme_of, store_type_named, url_of)
+    STORE_TYPE_NAMES, STORE_TYPE_SCHEMES, scheme_of_location, store_type_named)
 from loc_strategy_filter.strategies.base import (
     InvalidOptionError, Strategy, preference_list, stable_partition)
 
@@ -52,7 +52,7 @@ def _build(store_type_preference=()):
     last = len(preference)
 
     def rank_of(location):
-        return rank_of_scheme.get(scheme_of(url_of(location)), last)
+        return rank_of_scheme.get(scheme_of_location(location), last)
 
     return stable_partition(rank_of)
 

@@ -14,7 +14,11 @@ import json
 import pytest
 from paste import deploy
 
+from tests.json_backends import json_backend  # noqa: F401 (a fixture)
 from tests.servers import wsgi_server
+
+# Every test once with orjson, once with the standard library's json.
+pytestmark = pytest.mark.usefixtures("json_backend")
 
 SECRET_URL = "swift+https://user:s3cr3t@swift.example.com/v1/images/x"
 LOCATION = {"url": SECRET_URL, "metadata": {}}

@@ -13,6 +13,11 @@ from loc_strategy_filter.middleware import LocationStrategyFilter
 from loc_strategy_filter.responses import ImageResponseFilter
 from loc_strategy_filter.settings import Settings
 
+from tests.json_backends import json_backend  # noqa: F401 (a fixture)
+
+# Every test once with orjson, once with the standard library's json.
+pytestmark = pytest.mark.usefixtures("json_backend")
+
 FILE_URL = "file:///srv/images/x"
 HTTP_URL = "http://127.0.0.1:9292/x"
 STORE_TYPE = {"location_strategy": "store_type",

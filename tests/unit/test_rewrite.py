@@ -10,6 +10,11 @@ from loc_strategy_filter import rewrite
 from loc_strategy_filter.routes import Shape
 from loc_strategy_filter.settings import Settings
 
+from tests.json_backends import json_backend  # noqa: F401 (a fixture)
+
+# Every test once with orjson, once with the standard library's json.
+pytestmark = pytest.mark.usefixtures("json_backend")
+
 FILE_URL = "file:///srv/images/x"
 HTTP_URL = "http://127.0.0.1:9292/x"
 REVERSED = Settings(strategy="reverse", order=lambda locations, requester=None: locations[::-1])
