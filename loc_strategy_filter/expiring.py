@@ -46,9 +46,13 @@ class ExpiringCache:
         with self._lock:
             if stamp is not None and stamp != self._forgotten:
                 return
+            now = self._clock()
             self._entries.pop(image_id, None)
-            self._entries[image_id] = (self._clock() + self.ttl, value)
-            while len(self._entries) > self.size:
+            self._entries[image_id] = (now + self.ttl, value)
+            # Kept in the order they expire: what expired is at the front.
+            while self._entries and (
+                    len(self._entries) > self.size
+                    or next(iter(self._entries.values()))[0] <= now):
                 self._entries.popitem(last=False)
 
     def forget(self, image_id):

@@ -83,6 +83,9 @@ class Settings:
     failure_cache: object = None
 
     def __post_init__(self):
+        # Built by hand, settings may say it the old way (a boolean).
+        object.__setattr__(self, "verify_checksums", options.Verification()(
+            self.verify_checksums))
         if not _takes_a_requester(self.order):
             # Built by hand, the way an orderer was before requesters.
             object.__setattr__(self, "order", _blind(self.order))

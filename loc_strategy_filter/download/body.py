@@ -9,8 +9,10 @@ BLOCK_SIZE = 1 << 20
 
 
 class _FileBody:
-    """``read`` stops at ``length``; ``fileno`` exists only for a whole
-    image, as a server could sendfile past the end of a range."""
+    """``read`` stops at ``length``, and raises if the file ends before;
+    ``fileno`` exists only for a whole image, as a server could sendfile
+    past the end of a range. (Past ``fileno``, a file truncated while it is
+    sent is the server's to notice.)"""
 
     def __init__(self, source, length, whole):
         self._source = source
@@ -22,6 +24,10 @@ class _FileBody:
         if size is None or size < 0 or size > self._remaining:
             size = self._remaining
         data = self._source.file_object.read(size)
+        if size and not data:
+            # Truncated since it was opened: a clean end would be a lie.
+            raise OSError(f"file truncated with {self._remaining} bytes "
+                          "left to send")
         self._remaining -= len(data)
         return data
 

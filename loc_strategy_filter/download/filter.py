@@ -35,6 +35,8 @@ from loc_strategy_filter.upstream import (
 LOG = logging.getLogger(__name__)
 
 _REFUSED_PREFERENCE = (400, 403)
+#: What a plan reads of an image record; a kept record keeps nothing else.
+_PLANNED_FROM = ("id", "status", "locations", "direct_url")
 _REPLACED_HEADERS = FRAMING_HEADERS | {"content-type"}
 
 
@@ -167,7 +169,8 @@ class DownloadFilter:
             learned = self.lookup.learn_one(user_request, image["id"])
             if learned:
                 image = {**image, "locations": learned}
-        kept = image, RecordedBytes.of(image, self.settings.verify_checksums)
+        kept = ({key: image[key] for key in _PLANNED_FROM if key in image},
+                RecordedBytes.of(image, self.settings.verify_checksums))
         if image["id"] == image_id:
             self.records.put(image_id, kept, stamp)
         return kept
@@ -206,7 +209,8 @@ class DownloadFilter:
             LOG.info("Upstream refused ?prefer=%s (%s); plain download",
                      plan.store, held.status)
             return self.application(environ, start_response)
-        LOG.info("Download steered to store %s", plan.store)
+        if held.status_code in (200, 206):
+            LOG.info("Download steered to store %s", plan.store)
         return held.forward(start_response)
 
     def _serve(self, environ, start_response, held, user_request, plan):

@@ -11,6 +11,8 @@ from typing import Optional
 from loc_strategy_filter.upstream import HeldResponse
 
 LOG = logging.getLogger(__name__)
+#: The ``verify_checksums`` values (``options.VERIFICATIONS``).
+_VERIFICATIONS = ("strongest", "all", "off")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,6 +29,11 @@ class RecordedBytes:
         """What ``verification`` (a ``verify_checksums`` value) checks of
         ``image``, or None. A wrongly typed field says nothing: the record
         may be any JSON."""
+        if isinstance(verification, bool):  # as this took it before
+            verification = "all" if verification else "off"
+        if verification not in _VERIFICATIONS:
+            raise ValueError(f"verification {verification!r} is not one of "
+                             f"{', '.join(_VERIFICATIONS)}")
         size = image.get("size")
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             return None

@@ -60,8 +60,11 @@ class Verifier:
     def update(self, chunk):
         self.received += len(chunk)
         if self._threaded and self._threads is None:
-            self._threads = _DigestThreads(
-                [(what, digest) for what, digest, _ in self._digests])
+            try:
+                self._threads = _DigestThreads(
+                    [(what, digest) for what, digest, _ in self._digests])
+            except RuntimeError:  # no thread to be had: hash here instead
+                self._threaded = False
         if self._threads is not None:
             if not isinstance(chunk, bytes):  # a buffer its source reuses
                 chunk = bytes(chunk)
@@ -108,8 +111,13 @@ class _DigestThreads:
     """One thread per hash object, fed the same chunks in batches."""
 
     def __init__(self, digests):
-        self._workers = [_DigestThread(what, digest)
-                         for what, digest in digests]
+        self._workers = []
+        try:
+            for what, digest in digests:
+                self._workers.append(_DigestThread(what, digest))
+        except BaseException:  # those started must not wait for ever
+            _cancel(self._workers)
+            raise
         self._batch, self._batched = [], 0
         # A verifier dropped unchecked must not leave its threads waiting.
         self._cancel = weakref.finalize(self, _cancel, self._workers)

@@ -2,12 +2,16 @@
 (``download_record_ttl``), and still serves nothing the upstream did not
 agree to send to the user's own download."""
 
+import logging
+
 import pytest
+import webob
 import webob.dec
 
 from tests.functional.conftest import call, patch
 from tests.functional.test_download import (  # noqa: F401 (stub)
-    DATA, MIRROR_FIRST, download, filtered, gets, image_with, stub)
+    DATA, MIRROR_FIRST, download, filtered, gets, image_with,
+    multi_store_image, stub)
 
 MODES = pytest.mark.parametrize("mode", ["serve", "auto"])
 
@@ -93,3 +97,31 @@ def test_a_ttl_of_zero_reads_the_record_for_every_download(stub, tmp_path,
     for _ in range(2):
         assert download(app, image_id).body == DATA
     assert upstream.records == 2
+
+
+class Hiding:
+    """The stub, but a user with ``X-Hidden`` is told the image does not
+    exist, as Glance tells a user a private image is not theirs."""
+
+    def __init__(self, stub):
+        self.stub = stub
+
+    @webob.dec.wsgify
+    def __call__(self, request):
+        if "X-Hidden" in request.headers:
+            return webob.Response(status=404, body=b"No image found")
+        return request.get_response(self.stub)
+
+
+def test_a_steer_for_a_user_glance_hides_the_image_from_is_not_logged(
+        tmp_path, started, caplog):
+    mirror = started(DATA)
+    stub, image_id = multi_store_image(tmp_path, mirror)
+    app = filtered(Hiding(stub), tmp_path, download_mode="steer",
+                   location_strategy="store_id", store_id_preference="mirror")
+    assert download(app, image_id).body == DATA  # keeps the record
+    caplog.set_level(logging.INFO)
+    caplog.clear()
+    refused = download(app, image_id, **{"X-Hidden": "1"})
+    assert refused.status_int == 404 and refused.body == b"No image found"
+    assert "steered" not in caplog.text

@@ -98,3 +98,19 @@ def test_a_range_goes_out_by_the_file_wrapper_unverified(stub, tmp_path):
     status, body, data = served(app, image_id, Range="bytes=10-99")
     assert status.startswith("206")
     assert isinstance(body, wsgiref.util.FileWrapper) and data == DATA[10:100]
+
+
+def test_a_verified_file_truncated_while_it_is_sent_ends_the_body_broken(
+        stub, tmp_path):
+    image_id = image_with(stub)
+    app = filtered(stub, tmp_path)
+    served(app, image_id)  # verified: the next goes by the file wrapper
+    environ = webob.Request.blank(f"/v2/images/{image_id}/file").environ
+    environ["wsgi.file_wrapper"] = wsgiref.util.FileWrapper
+    body = app(environ, lambda status, headers, exc_info=None: None)
+    assert isinstance(body, wsgiref.util.FileWrapper)
+    os.truncate(file_of(stub, image_id), len(DATA) // 2)
+    with pytest.raises(OSError, match="truncated"):
+        for _ in body:
+            pass
+    body.close()

@@ -36,3 +36,13 @@ def test_a_ttl_of_zero_keeps_nothing():
     cache = ExpiringCache(ttl=0)
     cache.put("a", 1)
     assert cache.get("a") is None
+
+
+def test_what_expired_does_not_stay_in_memory():
+    now = [0.0]
+    cache = ExpiringCache(ttl=5, clock=lambda: now[0])
+    for number in range(1000):
+        cache.put(f"image-{number}", "kept")
+    now[0] = 3600.0
+    cache.put("another", "kept")
+    assert len(cache._entries) == 1

@@ -85,3 +85,13 @@ def test_the_verification_chooses_what_is_checked(verification, record,
 
 def test_strongest_is_the_default():
     assert RecordedBytes.of(RECORD) == RecordedBytes.of(RECORD, "strongest")
+
+
+@pytest.mark.parametrize("old, new", [(True, "all"), (False, "off")])
+def test_the_old_booleans_still_say_what_they_said(old, new):
+    assert RecordedBytes.of(RECORD, old) == RecordedBytes.of(RECORD, new)
+
+
+def test_an_unknown_verification_is_refused():
+    with pytest.raises(ValueError, match="'sha512' is not one of"):
+        RecordedBytes.of(RECORD, "sha512")

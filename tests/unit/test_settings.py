@@ -298,6 +298,15 @@ def test_verify_checksums_takes_its_names_and_the_old_booleans(
     assert from_file.verify_checksums == verification
 
 
+@pytest.mark.parametrize("given, verification", [
+    (True, "all"), (False, "off"), (" STRONGEST", "strongest")])
+def test_settings_built_by_hand_say_verification_the_new_way(given,
+                                                             verification):
+    built = settings.Settings(strategy="x", order=lambda locations: locations,
+                              verify_checksums=given)
+    assert built.verify_checksums == verification
+
+
 def test_an_unknown_verification_names_the_allowed_ones():
     with pytest.raises(settings.ConfigError) as raised:
         settings.resolve({"verify_checksums": "sha512"})

@@ -431,3 +431,27 @@ def test_the_digests_run_on_across_a_failover(fail_after, wrong_tail):
         assert isinstance(error, IntegrityError) and len(received) < len(DATA)
     else:
         assert (received, error) == (DATA, None)
+
+
+def failing_digest_starts(after):
+    """``Thread.start`` failing, as at a process's thread limit, for the
+    digest threads after the first ``after``."""
+    started, real_start = [0], threading.Thread.start
+
+    def start(thread):
+        if thread.name.startswith("loc-strategy-filter-digest"):
+            if started[0] >= after:
+                raise RuntimeError("can't start new thread")
+            started[0] += 1
+        return real_start(thread)
+
+    return mock.patch.object(threading.Thread, "start", start)
+
+
+@pytest.mark.parametrize("after", [0, 1], ids=["none-starts", "one-starts"])
+def test_without_threads_to_be_had_the_body_is_hashed_inline(large, after):
+    data, recorded = large
+    with failing_digest_starts(after):
+        received, error = drain(Verified(Body(*chunked(data)), recorded))
+    assert error is None and received == data
+    assert digest_threads() == []  # the one that started is not left
