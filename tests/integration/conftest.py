@@ -329,6 +329,10 @@ def glance_deployments(tmp_path_factory, mirror, doomed_mirror, pytestconfig):
                 STORE_TYPE, READ_THE_MIRRORS))
             single.add("hidden", glance_api.merge_sections(
                 STORE_TYPE, HIDE_LOCATIONS))
+            single.add("store_type_stdlib_json", STORE_TYPE,
+                       without_orjson=True)
+            single.add("hidden_stdlib_json", glance_api.merge_sections(
+                STORE_TYPE, HIDE_LOCATIONS), without_orjson=True)
             single.add("steer", glance_api.merge_sections(STORE_TYPE, STEER))
             single.add("serve", glance_api.merge_sections(
                 STORE_TYPE, READ_THE_MIRRORS, SERVE))

@@ -43,6 +43,8 @@ oslo_config_program = glance-api
 
 _CONTEXT_FILTERS = ("context", "unauthenticated-context")
 _START_ATTEMPTS = 3
+#: Where an ``orjson`` that cannot be imported waits (``without_orjson``).
+WITHOUT_ORJSON = pathlib.Path(__file__).parent / "without_orjson"
 # What uWSGI logs once a worker has loaded the app (each does: --lazy-apps).
 _WORKER_READY = re.compile(r"^WSGI app 0 \(mountpoint=''\) ready in .* "
                            r"pid: (\d+)", re.MULTILINE)
@@ -250,7 +252,7 @@ class Deployment:
         return config
 
     def add(self, name, operator_config=None, filtered=True, flavor=None,
-            policy=None, processes=1, identity=None):
+            policy=None, processes=1, identity=None, without_orjson=False):
         """A server whose glance-api.conf adds ``operator_config``
         (``{section: {key: value}}``, or a function returning it when the
         server starts, for a value known only then, such as another
@@ -262,7 +264,8 @@ class Deployment:
         deployment's, or ``identity``. ``policy`` adds ``{rule: check}`` lines
         to the deployment's, in a policy file of the server's own.
         ``processes`` is the number of uWSGI workers, each loading Glance
-        (and the filter) on its own.
+        (and the filter) on its own. ``without_orjson`` hides orjson from
+        the server: the filter's JSON is then the standard library's.
         """
         flavor = self.flavor if flavor is None else flavor
         home = self.root / name
@@ -287,7 +290,8 @@ class Deployment:
             paste_ini=with_filter(paste_ini) if filtered else paste_ini,
             headers=(identity or self.identity) if flavor == "keystone"
             else {},
-            processes=processes)
+            processes=processes,
+            python_path=[WITHOUT_ORJSON] if without_orjson else [])
         self.servers[name] = server
         return server
 
@@ -376,9 +380,10 @@ class GlanceApi:
     """
 
     def __init__(self, name, home, glance_api_conf, paste_ini, headers=None,
-                 processes=1):
+                 processes=1, python_path=()):
         self.name = name
         self.processes = processes
+        self.python_path = list(python_path)
         self.headers = dict(headers or {})
         self.home = pathlib.Path(home)
         self.config_dir = self.home / ".glance"
@@ -411,8 +416,13 @@ class GlanceApi:
         return self.config_path.read_text() != self._config_text()
 
     def environment(self):
-        return dict(os.environ, HOME=str(self.home),
-                    OS_GLANCE_CONFIG_DIR=str(self.config_dir))
+        environment = dict(os.environ, HOME=str(self.home),
+                           OS_GLANCE_CONFIG_DIR=str(self.config_dir))
+        if self.python_path:
+            environment["PYTHONPATH"] = os.pathsep.join(
+                [*map(str, self.python_path),
+                 *filter(None, [os.environ.get("PYTHONPATH")])])
+        return environment
 
     def start(self):
         self._attempts += 1
