@@ -34,10 +34,6 @@ location 1); nginx's access log shows one more GET of the image for the
 mirror cases and direct downloads, none for the others. At the end no
 glance-api may have logged an ERROR or a traceback. MB is 10^6 bytes.
 
-``verify_checksums`` is given as the mode's name; an option of an older
-tree that refuses it (a boolean) gets its stand-in, ``true`` for strongest
-and all, ``false`` for off, and the table says so.
-
 Needs nginx (from PATH, or ``apt-get install nginx-light`` when root) and
 curl. Everything runs on 127.0.0.1; every download has a timeout; the
 temporary directory and every server are removed on exit, Ctrl-C and
@@ -71,7 +67,6 @@ from bench_download import (  # noqa: E402
     BLOCK, SMALL_MIB, add_download_options, counted, curl, find_nginx,
     mirror_reads, peak_rss_mib, print_peak_rss, static_server,
     unwind_on_sigterm, warm, write_image)
-from loc_strategy_filter import options  # noqa: E402
 from tests.integration import glance_api  # noqa: E402
 from tests.integration.conftest import (  # noqa: E402
     LOCATION_ORDER, READ_THE_MIRRORS, SERVE, STORE_TYPE, _unexpected_errors)
@@ -80,23 +75,9 @@ from tests.integration.image_api import ImageApi  # noqa: E402
 START_TIMEOUT = 240  # five Glance servers loading at once on two cores
 #: The digests each verification mode computes (the record has SHA-512).
 DIGESTS = {"strongest": ("sha512",), "all": ("md5", "sha512"), "off": ()}
-#: What an option that is still a boolean takes for each mode.
-BOOLEAN_STAND_IN = {"strongest": "true", "all": "true", "off": "false"}
 
 
 # The filter's configuration.
-
-def verify_value(mode):
-    """``mode`` as this tree's ``verify_checksums`` takes it: the name
-    itself, or its boolean stand-in when the option's type refuses it."""
-    (option,) = (opt for opt in options.FILTER_OPTS
-                 if opt.name == "verify_checksums")
-    try:
-        option.type(mode)
-    except ValueError:
-        return BOOLEAN_STAND_IN[mode]
-    return mode
-
 
 def filter_section(**values):
     return {"location_strategy_filter": values}
@@ -115,7 +96,7 @@ def add_servers(deployment, elsewhere):
             f"mirror_{mode}", glance_api.merge_sections(
                 STORE_TYPE, READ_THE_MIRRORS, SERVE, filter_section(
                     file_dirs=elsewhere,
-                    verify_checksums=verify_value(mode))))
+                    verify_checksums=mode)))
     return servers
 
 
@@ -372,7 +353,7 @@ TARGETS = (  # case, reference, target ratio
 )
 
 
-def print_table(args, speeds, rss, verify_values):
+def print_table(args, speeds, rss):
     median = {name: statistics.median(values)
               for name, values in speeds.items()}
     print(f"{args.size_mib} MiB image in the page cache, curl over loopback, "
@@ -388,11 +369,6 @@ def print_table(args, speeds, rss, verify_values):
         verdict = "PASS" if ratio >= target else "MISSED"
         print(f"{name + ' / ' + reference:<42}{ratio:>6.2f}x"
               f"{f'>= {target:.2f}x':>12}  {verdict}")
-    stand_ins = {mode: value for mode, value in verify_values.items()
-                 if value != mode}
-    if stand_ins:
-        print("verify_checksums is still a boolean here: " + ", ".join(
-            f"{mode} ran as {value}" for mode, value in stand_ins.items()))
     print_peak_rss("uWSGI", args.size_mib, rss)
 
 
@@ -415,7 +391,6 @@ def run(args, work):
         port = int(mirror_base.rsplit(":", 1)[1])
         deployment = glance_api.Deployment("bench", root, [port])
         servers = add_servers(deployment, str(elsewhere))
-        verify_values = {mode: verify_value(mode) for mode in DIGESTS}
         try:
             print("starting glance-api servers ...", file=sys.stderr)
             deployment.start(timeout=START_TIMEOUT)
@@ -452,7 +427,7 @@ def run(args, work):
             deployment.stop()
         for server in servers.values():
             errors.read(server)
-    print_table(args, speeds, rss, verify_values)
+    print_table(args, speeds, rss)
     if errors.found:
         print(f"glance-api logged errors: {errors.found}", file=sys.stderr)
         sys.exit(1)

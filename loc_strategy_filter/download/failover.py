@@ -212,14 +212,16 @@ class FailoverStream:
         return ", ".join(str(candidate.index) for candidate in self._opened)
 
     def _log_served(self):
+        """At INFO when something failed over; the plain case at DEBUG, as
+        it is every download's (Glance's log formatter is not cheap)."""
         if self._continued_from is not None:
             LOG.info("Image %s: bytes %d to %d served by location(s) %s, "
                      "then from byte %d by the upstream, after %d "
                      "failover(s)", self._image_id, self._start, self._stop,
                      self._indices(), self._continued_from, self.failovers)
             return
-        LOG.info("Image %s: bytes %d to %d served by location %s (%s store) "
-                 "after %d failover(s)", self._image_id, self._start,
-                 self._stop, self.served_by.index,
-                 store_type_of(self.served_by.url) or "unknown",
-                 self.failovers)
+        log = LOG.info if self.failovers else LOG.debug
+        log("Image %s: bytes %d to %d served by location %s (%s store) after "
+            "%d failover(s)", self._image_id, self._start, self._stop,
+            self.served_by.index,
+            store_type_of(self.served_by.url) or "unknown", self.failovers)

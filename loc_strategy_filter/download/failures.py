@@ -8,7 +8,6 @@ shared cache would hold no credentials. Bounded, shared by a filter's calls.
 """
 
 import collections
-import dataclasses
 import hashlib
 import threading
 import time
@@ -45,7 +44,7 @@ class FailureMemory:
 
     def recall(self, urls, recorded=None):
         """What is known of ``urls`` now, read at once: a ``Recalled``."""
-        parts = None if recorded is None else dataclasses.astuple(recorded)
+        parts = None if recorded is None else recorded.parts()
         keys = {url: (_key(url, None),
                       None if parts is None else _key(url, parts))
                 for url in urls}
@@ -84,8 +83,7 @@ class FailureMemory:
 def key_of(url, recorded=None):
     """The key of a failed read of ``url``, or of its bytes not being
     ``recorded``'s."""
-    return _key(url, None if recorded is None
-                else dataclasses.astuple(recorded))
+    return _key(url, None if recorded is None else recorded.parts())
 
 
 def _key(url, record_parts):

@@ -254,9 +254,10 @@ class DownloadFilter:
                                         byte_range.whole):
             file_body = body.file_body(environ, source, byte_range)
             if file_body is not None:
-                LOG.info("Image %s: served by location %s (file store) "
-                         "through the server's file wrapper", plan.image_id,
-                         stream.served_by.index)
+                log = LOG.info if stream.failovers else LOG.debug
+                log("Image %s: served by location %s (file store) through "
+                    "the server's file wrapper", plan.image_id,
+                    stream.served_by.index)
                 return file_body
         return checked
 

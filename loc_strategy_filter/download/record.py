@@ -24,6 +24,10 @@ class RecordedBytes:
     hash_algo: Optional[str] = None
     hash_value: Optional[str] = None
 
+    def parts(self):
+        """The fields, in order (``dataclasses.astuple`` deep-copies)."""
+        return self.size, self.checksum, self.hash_algo, self.hash_value
+
     @classmethod
     def of(cls, image, verification="strongest"):
         """What ``verification`` (a ``verify_checksums`` value) checks of
