@@ -46,11 +46,9 @@ def scheme_of(url):
 def scheme_of_location(location):
     """``scheme_of(url_of(location))`` in one call: strategies rank every
     location of every answer by it."""
-    url = location.get("url") if isinstance(location, dict) else None
-    if not isinstance(url, str):
+    if not isinstance(location, dict):
         return None
-    scheme, sep, _ = url.partition(":")
-    return scheme.strip().lower() if sep else None
+    return scheme_of(location.get("url"))
 
 
 def store_type_of(url):

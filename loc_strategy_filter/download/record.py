@@ -8,11 +8,11 @@ import json
 import logging
 from typing import Optional
 
+from loc_strategy_filter import options
 from loc_strategy_filter.upstream import HeldResponse
 
 LOG = logging.getLogger(__name__)
-#: The ``verify_checksums`` values (``options.VERIFICATIONS``).
-_VERIFICATIONS = ("strongest", "all", "off")
+_VERIFICATION = options.Verification()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,11 +33,7 @@ class RecordedBytes:
         """What ``verification`` (a ``verify_checksums`` value) checks of
         ``image``, or None. A wrongly typed field says nothing: the record
         may be any JSON."""
-        if isinstance(verification, bool):  # as this took it before
-            verification = "all" if verification else "off"
-        if verification not in _VERIFICATIONS:
-            raise ValueError(f"verification {verification!r} is not one of "
-                             f"{', '.join(_VERIFICATIONS)}")
+        verification = _VERIFICATION(verification)  # a boolean, as before
         size = image.get("size")
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             return None
