@@ -30,6 +30,7 @@ import pymemcache.client.hash
 from pymemcache.exceptions import MemcacheUnexpectedCloseError
 
 from loc_strategy_filter import options
+from loc_strategy_filter.errors import ConfigurationError
 
 LOG = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ _FAILED = b"1"
 _PREFIX = "loc-strategy-filter:failed:"
 
 
-class CacheConfigError(ValueError):
+class CacheConfigError(ConfigurationError):
     """The cache options are not usable (the message says which and why)."""
 
 

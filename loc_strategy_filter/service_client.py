@@ -23,6 +23,7 @@ from keystoneauth1 import loading as ks_loading
 from keystoneauth1 import token_endpoint
 
 from loc_strategy_filter import options
+from loc_strategy_filter.errors import ConfigurationError
 from loc_strategy_filter.stores.http import VIA
 
 LOG = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ LOG = logging.getLogger(__name__)
 SERVICE_TYPE = "image"
 
 
-class ServiceCredentialsError(ValueError):
+class ServiceCredentialsError(ConfigurationError):
     """Service credentials the filter cannot start with."""
 
 

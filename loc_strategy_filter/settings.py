@@ -23,6 +23,7 @@ from oslo_config import cfg
 from oslo_config import types
 
 from loc_strategy_filter import failure_cache
+from loc_strategy_filter.errors import ConfigurationError
 from loc_strategy_filter import glance_config
 from loc_strategy_filter import options
 from loc_strategy_filter import redaction
@@ -35,10 +36,6 @@ LOG = logging.getLogger(__name__)
 
 PASTE_CONFIG_KEYS = ("oslo_config_project", "oslo_config_file",
                      "oslo_config_program")
-
-
-class ConfigError(ValueError):
-    """Configuration the filter cannot start with."""
 
 
 def _default(name):
@@ -127,12 +124,12 @@ def _option_index():
     try:
         declared = list(options.declared_opts())
     except ValueError as exc:  # a reader without OPTIONS
-        raise ConfigError(str(exc)) from None
+        raise ConfigurationError(str(exc)) from None
     index, owners = {}, {}
     for group, owner, opts in declared:
         for opt in opts:
             if opt.dest in index:
-                raise ConfigError(
+                raise ConfigurationError(
                     f"Option {opt.dest!r} is declared twice, in "
                     f"[{index[opt.dest][0]}] by {owners[opt.dest]} and in "
                     f"[{group}] by {owner}: a paste key names an option "
@@ -177,7 +174,7 @@ def load_config(project=None, config_files=(), program=None, overrides=None):
     """
     for path in config_files:
         if not os.path.isfile(path):
-            raise ConfigError(f"oslo_config_file: {path!r} is not a readable "
+            raise ConfigurationError(f"oslo_config_file: {path!r} is not a readable "
                               "file; allowed: paths of existing config files")
     index = _option_index()
     conf = cfg.ConfigOpts()
@@ -188,10 +185,10 @@ def load_config(project=None, config_files=(), program=None, overrides=None):
              default_config_files=list(config_files) or None,
              validate_default_values=True, use_env=False)
     except cfg.Error as exc:
-        raise ConfigError(f"Cannot read the config files: {exc}") from None
+        raise ConfigurationError(f"Cannot read the config files: {exc}") from None
     for name, value in (overrides or {}).items():
         if name not in index:
-            raise ConfigError(f"Unknown option {name!r}; allowed: "
+            raise ConfigurationError(f"Unknown option {name!r}; allowed: "
                               f"{', '.join(sorted(index))}")
         group, opt = index[name]
         try:
@@ -200,7 +197,7 @@ def load_config(project=None, config_files=(), program=None, overrides=None):
         # oslo.config's types raise AttributeError or TypeError, not
         # ValueError, for a value of the wrong Python type (3 for a bool).
         except (AttributeError, TypeError, ValueError) as exc:
-            raise ConfigError(_invalid(group, opt, value, exc)) from None
+            raise ConfigurationError(_invalid(group, opt, value, exc)) from None
     return conf
 
 
@@ -215,7 +212,7 @@ def _value(conf, group, opt):
             return conf[opt.dest]
         return conf[group][opt.dest]
     except (cfg.ConfigFileValueError, ValueError) as exc:
-        raise ConfigError(f"Invalid value for option [{group}] {opt.dest}: "
+        raise ConfigurationError(f"Invalid value for option [{group}] {opt.dest}: "
                           f"{exc}; allowed: {_allowed_values(opt)}") from None
 
 
@@ -225,7 +222,7 @@ def _strategy_orderer(conf, strategy):
     try:
         return strategy.orderer(**values)
     except strategies.InvalidOptionError as exc:
-        raise ConfigError(
+        raise ConfigurationError(
             f"Invalid value {exc.value!r} for option "
             f"[{strategy.config_group}] {exc.option}; allowed: {exc.allowed}"
         ) from None
@@ -247,11 +244,11 @@ def from_config(conf):
     try:
         strategy = strategies.load_strategy(name)
     except strategies.UnknownStrategyError as exc:
-        raise ConfigError(
+        raise ConfigurationError(
             f"Invalid value {name!r} for option [DEFAULT] location_strategy; "
             f"allowed: {', '.join(exc.available)}") from None
     except strategies.StrategiesNotInstalledError as exc:
-        raise ConfigError(str(exc)) from None
+        raise ConfigurationError(str(exc)) from None
     for other in strategies.available_strategies():
         _strategy_orderer(conf, strategies.load_strategy(other))
     fields = {opt.dest: _value(conf, options.FILTER_GROUP, opt)
@@ -263,7 +260,7 @@ def from_config(conf):
     try:
         cache = failure_cache.load(conf, fields["location_failure_ttl"])
     except failure_cache.CacheConfigError as exc:
-        raise ConfigError(str(exc)) from None
+        raise ConfigurationError(str(exc)) from None
     redaction.redact_logs_of(*redaction.FILTERED_LOGGERS)
     return Settings(strategy=name, order=order, readers=readers,
                     service=service, failure_cache=cache, **fields)
@@ -277,7 +274,7 @@ def _check_trusted_proxies(trusted_proxies, order):
         for clients in getattr(order, "client_networks", ()):
             if (proxies.version == clients.version
                     and clients.subnet_of(proxies)):
-                raise ConfigError(
+                raise ConfigurationError(
                     f"Invalid value {str(proxies)!r} for option "
                     f"[{options.FILTER_GROUP}] trusted_proxies: it holds the "
                     f"client network {clients} of the location strategy, "
@@ -290,7 +287,7 @@ def _service(conf, timeout):
     try:
         service = service_client.load(conf, timeout)
     except service_client.ServiceCredentialsError as exc:
-        raise ConfigError(str(exc)) from None
+        raise ConfigurationError(str(exc)) from None
     if service is None:
         LOG.info("No service credentials ([%s] auth_type is not set): the "
                  "direct_url of an image whose locations the caller may not "
@@ -305,7 +302,7 @@ def _readers(conf):
     try:
         return stores.by_scheme(readers)
     except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+        raise ConfigurationError(str(exc)) from None
 
 
 def _reader(conf, name, reader_class):
@@ -316,7 +313,7 @@ def _reader(conf, name, reader_class):
     try:
         return stores.build_reader(reader_class, **values)
     except ValueError as exc:  # InvalidReaderOption, or the reader's own
-        raise ConfigError(_reader_error(conf, name, group, opts, exc)
+        raise ConfigurationError(_reader_error(conf, name, group, opts, exc)
                           ) from None
 
 
@@ -348,7 +345,7 @@ def _glance_file_dirs(conf):
     except cfg.NoSuchOptError:  # a caller's ConfigOpts without Glance's
         return ()
     except (cfg.ConfigFileValueError, ValueError) as exc:
-        raise ConfigError(f"Invalid Glance file store configuration: {exc}"
+        raise ConfigurationError(f"Invalid Glance file store configuration: {exc}"
                           ) from None
 
 
@@ -366,7 +363,7 @@ def from_paste(global_conf, local_conf):
     known = _option_index()
     unknown = sorted(set(local_conf) - set(known) - set(PASTE_CONFIG_KEYS))
     if unknown:
-        raise ConfigError(
+        raise ConfigurationError(
             f"Unknown option {unknown[0]!r} in the paste section of the "
             f"location strategy filter; allowed: "
             f"{', '.join(sorted([*known, *PASTE_CONFIG_KEYS]))}")

@@ -5,7 +5,7 @@ import argparse
 import logging
 import sys
 
-from loc_strategy_filter import settings
+from loc_strategy_filter.errors import ConfigurationError
 from loc_strategy_filter.cmd import download
 from loc_strategy_filter.cmd import order
 from loc_strategy_filter.cmd import serve
@@ -32,7 +32,7 @@ def main(argv=None):
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return args.run(args)
-    except settings.ConfigError as exc:
+    except ConfigurationError as exc:
         print(f"loc-strategy-filter: configuration error: {exc}",
               file=sys.stderr)
         return 2

@@ -12,10 +12,10 @@ import json
 import os
 import sys
 
-from loc_strategy_filter import settings as settings_mod
+from loc_strategy_filter.client import address
+from loc_strategy_filter.client import Client
 from loc_strategy_filter.cmd import client_address
-from loc_strategy_filter.cmd.strategy_args import strategy_overrides
-from loc_strategy_filter.locations import shown_locations
+from loc_strategy_filter.cmd.strategy_args import configured_settings
 
 NAME = "order"
 HELP = "order the locations of an image JSON document"
@@ -58,15 +58,15 @@ def _image_api_from_environment():
     return None
 
 
-def _locations_in(document):
-    """The locations an image document shows; a list is read as the
-    ``locations`` of an image, by the same rule."""
+def _image_in(document):
+    """The image document; a list is read as the ``locations`` of an
+    image."""
     if isinstance(document, list) and all(isinstance(location, dict)
                                           for location in document):
         document = {"locations": document}
     if isinstance(document, dict) and ("locations" in document
                                        or "direct_url" in document):
-        return shown_locations(document)
+        return document
     raise ValueError("expected an image with 'locations' or 'direct_url', "
                      "or a list of locations")
 
@@ -79,13 +79,12 @@ def _read(path):
 
 
 def run(args):
-    settings = settings_mod.from_config(settings_mod.load_config(
-        config_files=args.config_file, overrides=strategy_overrides(args)))
-    requester, whence = client_address.requester_for(args.client_address,
-                                                     args.image_api_url)
+    settings = configured_settings(args)
+    requester, whence = address.requester_for(args.client_address,
+                                              args.image_api_url)
     try:
-        ordered = settings.order(_locations_in(_read(args.file)),
-                                 requester=requester)
+        ordered = Client(settings=settings).ordered(
+            _image_in(_read(args.file)), requester.client_address)
     except (OSError, ValueError) as exc:
         print(f"loc-strategy-filter order: {exc}", file=sys.stderr)
         return 1

@@ -20,26 +20,23 @@ def _size(count):
 
 
 class Progress:
-    """Bytes written of ``total``, percent and rate, on ``stream``."""
+    """Bytes written, percent and rate, on ``stream``: the ``progress``
+    callback of ``Client.download``."""
 
-    def __init__(self, stream, total, clock=time.monotonic):
+    def __init__(self, stream, clock=time.monotonic):
         self._stream = stream
-        self._total = total
         self._clock = clock
         self._started = self._drawn = clock()
+        self._total = 0
         self._position = 0
-        self._received = 0  # counts bytes written again after a rewind
+        self._received = 0  # counts bytes written again after a start over
 
-    def advance(self, count):
-        self._position += count
-        self._received += count
-        if self._clock() - self._drawn >= _INTERVAL:
+    def __call__(self, written, total):
+        started_over = written < self._position
+        self._received += max(written - self._position, 0)
+        self._position, self._total = written, total
+        if started_over or self._clock() - self._drawn >= _INTERVAL:
             self._draw()
-
-    def rewind(self):
-        """The output starts over from byte 0."""
-        self._position = 0
-        self._draw()
 
     def finish(self):
         """Draw the final state and end the line."""

@@ -1,5 +1,7 @@
 """Command-line options that override the strategy configuration."""
 
+from loc_strategy_filter import settings
+
 OVERRIDABLE = ("location_strategy", "store_type_preference",
                "store_id_preference", "network_preferences",
                "default_preference", "prefer_by", "hide_locations")
@@ -34,3 +36,9 @@ def strategy_overrides(args):
     """The option values given on the command line."""
     return {name: getattr(args, name) for name in OVERRIDABLE
             if getattr(args, name, None) is not None}
+
+
+def configured_settings(args):
+    """The settings, as the filter builds them, with its readers."""
+    return settings.from_config(settings.load_config(
+        config_files=args.config_file, overrides=strategy_overrides(args)))

@@ -10,20 +10,14 @@ so the caller can still send the upstream's answer.
 import logging
 
 from loc_strategy_filter.download.failures import FailureMemory
-from loc_strategy_filter.download.verify import IntegrityError
+from loc_strategy_filter.errors import LocationsExhausted
+from loc_strategy_filter.errors import NoReadableLocation
+from loc_strategy_filter.errors import VerificationFailed
 from loc_strategy_filter.locations import describe, store_type_of
 from loc_strategy_filter.redaction import redact_url
 from loc_strategy_filter.stores import ReadFailed, ReadRefused, WrongObject
 
 LOG = logging.getLogger(__name__)
-
-
-class NoReadableLocation(Exception):
-    """No location could be opened; nothing has been sent yet."""
-
-
-class StreamBroken(Exception):
-    """Every location left failed part way: the body must end broken."""
 
 
 def _reason(error, url):
@@ -63,6 +57,11 @@ class FailoverStream:
     def single_source(self):
         """Whether every byte so far came from the location opened first."""
         return len(self._opened) == 1 and self._continued_from is None
+
+    @property
+    def continued_from(self):
+        """The byte the continuation took over at; None: it did not."""
+        return self._continued_from
 
     @property
     def served_by(self):
@@ -183,14 +182,14 @@ class FailoverStream:
                     or self._open_continuation(position)):
                 LOG.error("Image %s: no location left to read bytes %d to %d",
                           self._image_id, position, self._stop)
-                raise StreamBroken(f"image {self._image_id}: every location "
+                raise LocationsExhausted(f"image {self._image_id}: every location "
                                    f"failed before byte {self._stop}")
 
     def _sent_too_much(self, position):
         self._failed(self._reading, position,
                      WrongObject(f"it sent bytes past byte {self._stop}"))
         # The bytes already sent may be wrong too: no failover can fix them.
-        raise IntegrityError(
+        raise VerificationFailed(
             f"image {self._image_id}: a location sent more than the "
             f"{self._stop - self._start} bytes asked for")
 

@@ -18,7 +18,8 @@ from loc_strategy_filter.download.candidates import (
     deprioritised, ranked, readable)
 from loc_strategy_filter.download.continuation import UpstreamContinuation
 from loc_strategy_filter.download.failover import (
-    FailoverStream, NoReadableLocation)
+    FailoverStream)
+from loc_strategy_filter.errors import NoReadableLocation
 from loc_strategy_filter.download.failures import FailureMemory
 from loc_strategy_filter.download.shared_failures import SharedFailureMemory
 from loc_strategy_filter.download.record import RecordedBytes, fetch_image

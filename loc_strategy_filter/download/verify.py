@@ -13,6 +13,7 @@ import threading
 import weakref
 
 from loc_strategy_filter.download.record import computable
+from loc_strategy_filter.errors import VerificationFailed
 from loc_strategy_filter.upstream import close_body
 
 #: A body expected to be smaller is hashed on the calling thread: starting
@@ -27,10 +28,6 @@ QUEUED_BATCHES = 2
 #: How long closing waits for a digest thread to finish its batch.
 _STOP_WAIT = 1.0
 _STOP = None
-
-
-class IntegrityError(Exception):
-    """The bytes read are not the image's: the body must not end cleanly."""
 
 
 class Verifier:
@@ -74,17 +71,17 @@ class Verifier:
             digest.update(chunk)
 
     def check(self):
-        """Raises ``IntegrityError`` unless the body so far is the image
+        """Raises ``VerificationFailed`` unless the body so far is the image
         (or what stopped a digest thread)."""
         self._settle()
         if self.received != self._expected_size:
-            raise IntegrityError(
+            raise VerificationFailed(
                 f"size mismatch: expected {self._expected_size} bytes, "
                 f"read {self.received}")
         for what, digest, expected in self._digests:
             actual = digest.hexdigest()
             if actual != expected:
-                raise IntegrityError(f"{what} mismatch: expected {expected}, "
+                raise VerificationFailed(f"{what} mismatch: expected {expected}, "
                                      f"computed {actual}")
 
     def close(self):
@@ -266,7 +263,7 @@ class Verified:
     def _check(self, verifier):
         try:
             verifier.check()
-        except IntegrityError as error:
+        except VerificationFailed as error:
             if self._on_mismatch is not None:
                 self._on_mismatch(error)
             raise

@@ -9,16 +9,19 @@ location the operator did not allow.
 
 from typing import BinaryIO, ClassVar, Iterator, Optional, Protocol
 
+from loc_strategy_filter.errors import ConfigurationError
+from loc_strategy_filter.errors import LocationStrategyError
+
 #: Bytes a reader reads at a time, unless built with another ``chunk_size``
 #: (the http reader reads larger blocks: see ``stores.http.BLOCK_SIZE``).
 CHUNK_SIZE = 65536
 
 
-class ReadRefused(Exception):
+class ReadRefused(LocationStrategyError):
     """The location may not be read: nothing was opened or connected."""
 
 
-class ReadFailed(Exception):
+class ReadFailed(LocationStrategyError):
     """Opening or reading the location failed."""
 
 
@@ -29,7 +32,7 @@ class WrongObject(ReadFailed):
     share."""
 
 
-class InvalidReaderOption(ValueError):
+class InvalidReaderOption(ConfigurationError):
     """An option value a reader cannot start with.
 
     ``reason`` says what is wrong with ``value``, ``allowed`` what the

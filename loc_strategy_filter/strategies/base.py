@@ -11,6 +11,7 @@ import dataclasses
 import functools
 from typing import Callable, Sequence
 
+from loc_strategy_filter.errors import ConfigurationError
 from loc_strategy_filter.requester import ANYONE, Requester
 
 Locations = Sequence[dict]
@@ -19,7 +20,7 @@ Locations = Sequence[dict]
 Orderer = Callable[[Locations, Requester], list]
 
 
-class StrategyError(ValueError):
+class StrategyError(ConfigurationError):
     """A strategy name or option that cannot be used."""
 
 

@@ -15,6 +15,7 @@ import pytest
 from paste import deploy
 import webob.dec
 
+from loc_strategy_filter import errors
 from loc_strategy_filter import settings as settings_mod
 from tests import servers
 from tests.log_doubles import capturing_root
@@ -303,7 +304,7 @@ def test_a_request_another_filter_made_learns_nothing(pipeline, endpoint):
     ({"auth_type": "password"}, "auth_url"),
 ], ids=["unknown-plugin", "no-endpoint", "no-token", "password-incomplete"])
 def test_bad_service_credentials_fail_at_start_up(pipeline, auth, named):
-    with pytest.raises(settings_mod.ConfigError) as raised:
+    with pytest.raises(errors.ConfigurationError) as raised:
         pipeline(auth=auth)
     assert "location_strategy_filter_auth" in str(raised.value)
     assert named in str(raised.value)
@@ -315,7 +316,7 @@ def test_bad_service_credentials_fail_at_start_up(pipeline, auth, named):
     ("location_cache_ttl", "-1"),
 ])
 def test_bad_lookup_options_fail_at_start_up(pipeline, name, value):
-    with pytest.raises(settings_mod.ConfigError, match=name):
+    with pytest.raises(errors.ConfigurationError, match=name):
         pipeline(**{name: value})
 
 

@@ -9,7 +9,7 @@ import pytest
 import webob
 import webob.dec
 
-from loc_strategy_filter.download.verify import IntegrityError
+from loc_strategy_filter.errors import VerificationFailed
 from loc_strategy_filter.middleware import LocationStrategyFilter
 from loc_strategy_filter_stub import StubImageAPI
 from tests.functional import mirrors
@@ -107,7 +107,7 @@ def test_a_corrupt_mirror_aborts_the_response(stub, tmp_path, started,
     body = app(environ, lambda status, headers, exc_info=None:
                statuses.append(status))
     received = bytearray()
-    with pytest.raises(IntegrityError, match=mismatch):
+    with pytest.raises(VerificationFailed, match=mismatch):
         for chunk in body:
             received += chunk
     body.close()

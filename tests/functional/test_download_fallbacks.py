@@ -9,8 +9,8 @@ import pytest
 import webob
 import webob.dec
 
-from loc_strategy_filter.download.failover import StreamBroken
-from loc_strategy_filter.download.verify import IntegrityError
+from loc_strategy_filter.errors import LocationsExhausted
+from loc_strategy_filter.errors import VerificationFailed
 from loc_strategy_filter.middleware import LocationStrategyFilter
 from loc_strategy_filter_stub import StubImageAPI
 from tests.functional import mirrors
@@ -24,7 +24,7 @@ MIRRORS_ONLY = {"download_mode": "serve", "location_strategy": "store_type",
                 "file_dirs": "/nonexistent", "location_failure_ttl": "300"}
 
 
-def broken_download(app, image_id, breaks_with=IntegrityError):
+def broken_download(app, image_id, breaks_with=VerificationFailed):
     """The status and the bytes of a download whose body must break."""
     environ = webob.Request.blank(f"/v2/images/{image_id}/file").environ
     statuses, received = [], bytearray()
@@ -244,7 +244,7 @@ def test_only_the_exact_bytes_from_the_upstream_are_spliced_in(
     app = LocationStrategyFilter(upstream, dict(MIRRORS_ONLY))
     image_id = image_with(stub, dying.url())
     statuses, received = broken_download(app, image_id,
-                                         breaks_with=StreamBroken)
+                                         breaks_with=LocationsExhausted)
     assert statuses == ["200 OK"]
     assert DATA.startswith(received) and len(received) < len(DATA)
     assert len(upstream.ranges) == 1 and upstream.ranges[0].endswith("-")

@@ -58,7 +58,7 @@ def test_a_mirror_that_misbehaves_fails_over_to_the_file(
     assert f"Image {image_id}: {SERVED_BY_THE_FILE[behaviour]}" in log
 
 
-@pytest.mark.filter_errors("is not the image's", "IntegrityError")
+@pytest.mark.filter_errors("is not the image's", "VerificationFailed")
 def test_a_corrupt_mirror_fails_once_then_is_not_read_for_that_image(
         glance, glance_deployment, mirror):
     image_id, path = hostile_image(glance, mirror, "serve", "corrupt")

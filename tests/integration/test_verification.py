@@ -109,7 +109,7 @@ MISMATCH = {"strongest": "sha512 os_hash_value mismatch",
             "all": "md5 checksum mismatch", "true": "md5 checksum mismatch"}
 
 
-@pytest.mark.filter_errors("is not the image's", "IntegrityError")
+@pytest.mark.filter_errors("is not the image's", "VerificationFailed")
 @pytest.mark.parametrize("value", MISMATCH)
 def test_wrong_bytes_of_the_right_size_break_the_download(
         glance, verifiers, mirror, value):

@@ -41,7 +41,7 @@ def test_a_file_is_verified_once_then_sent_by_sendfile(glance,
         assert VERIFIED not in log
 
 
-@pytest.mark.filter_errors("is not the image's", "IntegrityError")
+@pytest.mark.filter_errors("is not the image's", "VerificationFailed")
 def test_a_file_that_rots_after_it_was_verified_fails(glance,
                                                       glance_deployment):
     image_id = make_image(glance["location_order"])

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from paste import deploy
 
+from loc_strategy_filter import errors
 from loc_strategy_filter import get_ordered_locations
 from loc_strategy_filter import settings
 from loc_strategy_filter import strategies
@@ -335,13 +336,13 @@ def test_from_paste_builds_the_strategy():
 def test_from_paste_refuses_a_bad_value(key, value):
     local_conf = {"location_strategy": "client_network",
                   "prefer_by": "store_type", key: value}
-    with pytest.raises(settings.ConfigError,
+    with pytest.raises(errors.ConfigurationError,
                        match=rf"\[client_network_location_strategy\] {key}"):
         settings.from_paste({}, local_conf)
 
 
 def test_from_paste_refuses_an_unknown_prefer_by():
-    with pytest.raises(settings.ConfigError,
+    with pytest.raises(errors.ConfigurationError,
                        match=r"\[client_network_location_strategy\] "
                              r"prefer_by.*allowed: store_id, store_type"):
         settings.from_paste({}, {"prefer_by": "store"})

@@ -9,10 +9,13 @@ from hypothesis import strategies as st
 
 from loc_strategy_filter.download.candidates import Candidate
 from loc_strategy_filter.download.failover import (
-    FailoverStream, NoReadableLocation, StreamBroken)
+    FailoverStream)
+from loc_strategy_filter.errors import LocationsExhausted
+from loc_strategy_filter.errors import NoReadableLocation
 from loc_strategy_filter.download.failures import FailureMemory
 from loc_strategy_filter.download.record import RecordedBytes
-from loc_strategy_filter.download.verify import IntegrityError, Verified
+from loc_strategy_filter.download.verify import Verified
+from loc_strategy_filter.errors import VerificationFailed
 from loc_strategy_filter.stores.base import ReadFailed, ReadRefused
 
 DATA = bytes(range(256)) * 4
@@ -316,7 +319,7 @@ def test_a_failure_after_the_last_byte_needs_no_failover():
         "with-verifier", "one-byte-short"])
 def test_when_every_location_failed_the_body_breaks(stores, verify, caplog):
     stream, reader, received, error = served(stores, verify=verify)
-    assert isinstance(error, StreamBroken)
+    assert isinstance(error, LocationsExhausted)
     assert len(received) < len(DATA)
     assert DATA.startswith(received)
     assert all_closed(reader)
@@ -339,7 +342,7 @@ def test_a_corrupt_body_never_ends_cleanly(at, chunk_size):
     stream, reader, received, error = served(
         {A: Store(data=corrupt(DATA, at), chunk_size=chunk_size)},
         verify=True, memory=memory)
-    assert isinstance(error, IntegrityError)
+    assert isinstance(error, VerificationFailed)
     assert len(received) < len(DATA)
     assert bytes_failed(memory, A)
     assert all_closed(reader)
@@ -350,7 +353,7 @@ def test_every_location_read_is_blamed_for_a_corrupt_body(caplog):
     stream, reader, received, error = served(
         {A: Store(fail_after=100), B: Store(data=corrupt(DATA, 900)),
          C: Store()}, verify=True, memory=memory)
-    assert isinstance(error, IntegrityError)
+    assert isinstance(error, VerificationFailed)
     assert [failed_lately(memory, u, RECORDED) for u in (A, B, C)] == [
         True, True, False]
     assert failed_lately(memory, A) and bytes_failed(memory, B)
@@ -376,7 +379,7 @@ def test_bytes_past_the_end_are_never_sent(start, stop, verify, chunk_size):
     stream, reader, received, error = served(
         {A: Store(extra=b"trailing junk", chunk_size=chunk_size), B: Store()},
         start=start, stop=stop, verify=verify, memory=memory)
-    assert isinstance(error, IntegrityError)
+    assert isinstance(error, VerificationFailed)
     assert len(received) < stop - start
     assert DATA[start:stop].startswith(received)
     assert bytes_failed(memory, A)
@@ -403,7 +406,7 @@ def test_wrong_bytes_are_remembered_with_what_the_record_said():
     stream, reader, received, error = served(
         {A: Store(data=corrupt(DATA, 3))}, verify=True, memory=memory,
         recorded=recorded)
-    assert isinstance(error, IntegrityError)
+    assert isinstance(error, VerificationFailed)
     assert bytes_failed(memory, A, recorded)
     assert not failed_lately(memory, A, RecordedBytes(len(DATA), "0" * 32))
 
@@ -427,7 +430,7 @@ def test_only_the_chunk_with_the_last_byte_waits_for_the_check():
     stream, reader = failover({A: Store(data=corrupt(DATA, len(DATA) - 1))})
     stream.open_first()
     received, error = drain(verified(stream))
-    assert isinstance(error, IntegrityError)
+    assert isinstance(error, VerificationFailed)
     assert received == DATA[:1000]  # all but the last chunk (of 24 bytes)
 
 
@@ -477,7 +480,7 @@ def test_when_the_upstream_cannot_continue_the_body_breaks(upstream_store,
     memory = FailureMemory(60)
     stream, reader, received, error = served(
         {A: Store(fail_after=250)}, continuation=upstream, memory=memory)
-    assert isinstance(error, StreamBroken)
+    assert isinstance(error, LocationsExhausted)
     assert DATA.startswith(received) and len(received) < len(DATA)
     assert upstream.calls == [(250, len(DATA))]  # asked once only
     assert len(memory) == 1 and failed_lately(memory, A)
@@ -490,7 +493,7 @@ def test_wrong_bytes_from_the_upstream_still_break_the_body():
     stream, reader, received, error = served(
         {A: Store(fail_after=250)}, verify=True, continuation=upstream,
         memory=memory)
-    assert isinstance(error, IntegrityError)
+    assert isinstance(error, VerificationFailed)
     assert len(received) < len(DATA)
 
 
@@ -629,7 +632,7 @@ def test_any_failures_give_the_exact_window_or_a_broken_body(
         if outcome == "whole":
             assert (received, error) == (data[start:stop], None)
         else:
-            assert isinstance(error, StreamBroken)
+            assert isinstance(error, LocationsExhausted)
             assert len(received) < stop - start
             assert data[start:stop].startswith(received)
     assert reader.opened == [(urls[i], offset, stop)

@@ -8,6 +8,7 @@ import time
 import pymemcache.client.base
 import pytest
 
+from loc_strategy_filter import errors
 from loc_strategy_filter import failure_cache, options, settings
 from tests.memcached import memcached  # noqa: F401 (a fixture)
 
@@ -40,7 +41,7 @@ def test_a_zero_ttl_shares_nothing():
     "dogpile.cache.memcached", "dogpile.cache.redis"])
 def test_other_backends_fail_at_start_up_naming_the_option(backend):
     conf = conf_with(enabled=True, backend=backend)
-    with pytest.raises(settings.ConfigError) as raised:
+    with pytest.raises(errors.ConfigurationError) as raised:
         settings.from_config(conf)
     message = str(raised.value)
     assert f"[{GROUP}] backend" in message and repr(backend) in message
@@ -51,7 +52,7 @@ def test_other_backends_fail_at_start_up_naming_the_option(backend):
     "memcache", "127.0.0.1:", "127.0.0.1:port", "127.0.0.1:0",
     "127.0.0.1:70000", "[::1", "::1]:11211", ":11211"])
 def test_a_malformed_server_fails_at_start_up(server):
-    with pytest.raises(settings.ConfigError) as raised:
+    with pytest.raises(errors.ConfigurationError) as raised:
         settings.from_config(enabled(server))
     message = str(raised.value)
     assert f"[{GROUP}] memcache_servers" in message and repr(server) in message
@@ -59,7 +60,7 @@ def test_a_malformed_server_fails_at_start_up(server):
 
 
 def test_an_empty_server_list_fails_at_start_up():
-    with pytest.raises(settings.ConfigError, match="memcache_servers"):
+    with pytest.raises(errors.ConfigurationError, match="memcache_servers"):
         settings.from_config(conf_with(enabled=True,
                                        backend="dogpile.cache.pymemcache",
                                        memcache_servers=[]))
@@ -68,7 +69,7 @@ def test_an_empty_server_list_fails_at_start_up():
 def test_an_unreadable_tls_file_fails_at_start_up(tmp_path):
     conf = enabled("127.0.0.1:11211", tls_enabled=True,
                    tls_cafile=str(tmp_path / "missing.pem"))
-    with pytest.raises(settings.ConfigError, match=f"TLS options in \\[{GROUP}"):
+    with pytest.raises(errors.ConfigurationError, match=f"TLS options in \\[{GROUP}"):
         settings.from_config(conf)
 
 
@@ -91,7 +92,7 @@ memcache_dead_retry = 7
 
 
 def test_the_cache_group_is_not_a_paste_key():
-    with pytest.raises(settings.ConfigError, match="Unknown option 'enabled'"):
+    with pytest.raises(errors.ConfigurationError, match="Unknown option 'enabled'"):
         settings.from_paste({}, {"enabled": "true"})
 
 
@@ -245,7 +246,7 @@ def mirrors_closed_port():
 ])
 def test_options_that_bound_the_cost_are_checked_at_start_up(
         name, value, allowed):
-    with pytest.raises(settings.ConfigError) as raised:
+    with pytest.raises(errors.ConfigurationError) as raised:
         settings.from_config(enabled("127.0.0.1:11211", **{name: value}))
     message = str(raised.value)
     assert f"[{GROUP}] {name}" in message and allowed in message
@@ -253,7 +254,7 @@ def test_options_that_bound_the_cost_are_checked_at_start_up(
 
 
 def test_a_credential_in_a_server_entry_is_refused_and_not_echoed():
-    with pytest.raises(settings.ConfigError) as raised:
+    with pytest.raises(errors.ConfigurationError) as raised:
         settings.from_config(enabled("admin:hunter2@cache.example:11211"))
     message = str(raised.value)
     assert "memcache_servers" in message and "without credentials" in message

@@ -1,5 +1,6 @@
 import pytest
 
+from loc_strategy_filter import errors
 from loc_strategy_filter import settings
 from loc_strategy_filter.glance_config import GLANCE_STORE_DEFAULT_DIR
 
@@ -54,7 +55,7 @@ def test_the_file_glance_reads_under_uwsgi_is_found(tmp_path, monkeypatch):
     ({"download_mode": "fast"}, ["download_mode", "fast", "serve", "steer"]),
 ], ids=["relative-dir", "url-not-host", "path-not-host", "unknown-mode"])
 def test_bad_reader_settings_fail_at_load(conf, words):
-    with pytest.raises(settings.ConfigError) as raised:
+    with pytest.raises(errors.ConfigurationError) as raised:
         settings.from_paste({}, conf)
     for word in words:
         assert word in str(raised.value)
@@ -62,7 +63,7 @@ def test_bad_reader_settings_fail_at_load(conf, words):
 
 def test_a_relative_glance_file_store_dir_fails_naming_where_it_came_from(
         tmp_path):
-    with pytest.raises(settings.ConfigError) as raised:
+    with pytest.raises(errors.ConfigurationError) as raised:
         file_dirs(tmp_path, "[glance_store]\n"
                             "filesystem_store_datadir = images\n")
     assert str(raised.value) == (

@@ -5,6 +5,7 @@ import logging
 import pytest
 from oslo_config import cfg
 
+from loc_strategy_filter import errors
 from loc_strategy_filter import options
 from loc_strategy_filter import settings
 from loc_strategy_filter import stores
@@ -259,7 +260,7 @@ def test_resolve_returns_settings_unchanged():
         "proxy-with-a-scope", "proxies-holding-client-networks",
         "proxies-holding-a-client"])
 def test_bad_paste_values_fail_at_load(conf, fragments):
-    with pytest.raises(settings.ConfigError) as raised:
+    with pytest.raises(errors.ConfigurationError) as raised:
         settings.resolve(conf)
     assert isinstance(raised.value, ValueError)
     for fragment in fragments:
@@ -277,7 +278,7 @@ def test_bad_paste_values_fail_at_load(conf, fragments):
 ], ids=["unknown-strategy", "unknown-store-type", "not-a-boolean"])
 def test_bad_file_values_fail_at_load(tmp_path, text, fragments):
     path = write_conf(tmp_path, text)
-    with pytest.raises(settings.ConfigError) as raised:
+    with pytest.raises(errors.ConfigurationError) as raised:
         settings.from_paste({}, {"oslo_config_file": path})
     for fragment in fragments:
         assert fragment in str(raised.value)
@@ -308,7 +309,7 @@ def test_settings_built_by_hand_say_verification_the_new_way(given,
 
 
 def test_an_unknown_verification_names_the_allowed_ones():
-    with pytest.raises(settings.ConfigError) as raised:
+    with pytest.raises(errors.ConfigurationError) as raised:
         settings.resolve({"verify_checksums": "sha512"})
     for fragment in ("verify_checksums", "'sha512'",
                      "strongest, all, off"):
@@ -334,12 +335,12 @@ def test_bad_value_on_a_callers_config_opts_fails(tmp_path):
                                 "[DEFAULT]\nlocation_strategy = store_type\n")
     conf = cfg.ConfigOpts()
     conf(args=[], default_config_files=[path])
-    with pytest.raises(settings.ConfigError, match="store_type_preference"):
+    with pytest.raises(errors.ConfigurationError, match="store_type_preference"):
         settings.resolve(conf)
 
 
 def test_load_config_refuses_an_unknown_override():
-    with pytest.raises(settings.ConfigError) as raised:
+    with pytest.raises(errors.ConfigurationError) as raised:
         settings.load_config(overrides={"store_type_preferences": "http"})
     message = str(raised.value)
     assert "'store_type_preferences'" in message
@@ -347,20 +348,20 @@ def test_load_config_refuses_an_unknown_override():
 
 
 def test_a_typo_in_an_unselected_strategy_fails_at_load():
-    with pytest.raises(settings.ConfigError, match="fiel"):
+    with pytest.raises(errors.ConfigurationError, match="fiel"):
         settings.from_paste({}, {"location_strategy": "location_order",
                                  "store_type_preference": "fiel"})
 
 
 def test_a_malformed_config_file_fails_with_a_config_error(tmp_path):
     path = write_conf(tmp_path, "[DEFAULT\nlocation_strategy = store_type\n")
-    with pytest.raises(settings.ConfigError, match="config files"):
+    with pytest.raises(errors.ConfigurationError, match="config files"):
         settings.from_paste({}, {"oslo_config_file": path})
 
 
 def test_a_source_tree_without_entry_points_is_a_configuration_error(
         no_entry_points):
-    with pytest.raises(settings.ConfigError,
+    with pytest.raises(errors.ConfigurationError,
                        match=r"not installed.*pip install -e \."):
         settings.from_config(settings.load_config())
 
@@ -529,7 +530,7 @@ def test_a_third_party_reader_is_built_from_its_options(
 
 
 def test_a_third_party_readers_bad_value_fails_at_load(rbd_reader_installed):
-    with pytest.raises(settings.ConfigError) as raised:
+    with pytest.raises(errors.ConfigurationError) as raised:
         settings.from_paste({}, {"pool": "no pool"})
     assert str(raised.value) == (
         "Invalid value 'no pool' for option [rbd_store_reader] pool: not a "
@@ -582,7 +583,7 @@ def test_a_third_party_reader_cannot_take_a_paste_key_of_another_option(
     for load in (lambda: settings.from_paste({}, paste),
                  lambda: settings.from_paste({}, {}),
                  lambda: settings.from_config(cfg.ConfigOpts())):
-        with pytest.raises(settings.ConfigError) as raised:
+        with pytest.raises(errors.ConfigurationError) as raised:
             load()
         assert str(raised.value) == expected
 
@@ -593,7 +594,7 @@ def test_two_third_party_readers_cannot_declare_one_option_name(
                     _reader_module("pool", scheme="x-one"))
     _install_reader(tmp_path, monkeypatch, "two",
                     _reader_module("pool", scheme="x-two"))
-    with pytest.raises(settings.ConfigError) as raised:
+    with pytest.raises(errors.ConfigurationError) as raised:
         settings.from_paste({}, {"pool": "images"})
     assert str(raised.value) == (
         "Option 'pool' is declared twice, in [one_store_reader] by reader "
@@ -605,7 +606,7 @@ def test_two_third_party_readers_cannot_declare_one_option_name(
 def test_a_reader_without_options_is_refused_at_load(tmp_path, monkeypatch):
     _install_reader(tmp_path, monkeypatch, "bare",
                     _reader_module(options=False))
-    with pytest.raises(settings.ConfigError) as raised:
+    with pytest.raises(errors.ConfigurationError) as raised:
         settings.from_paste({}, {})
     assert str(raised.value) == (
         "reader 'bare' (third_party_bare:Reader) declares no OPTIONS tuple; "

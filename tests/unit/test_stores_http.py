@@ -16,6 +16,7 @@ import hypothesis
 import pytest
 from hypothesis import strategies as st
 
+from loc_strategy_filter import errors
 from loc_strategy_filter import settings
 from loc_strategy_filter.stores import ReadFailed, ReadRefused, build_reader
 from loc_strategy_filter.stores.http import BLOCK_SIZE, HttpReader
@@ -977,7 +978,7 @@ def test_a_source_dropped_unclosed_ends_its_watchdog_thread(server):
      ["http_header_timeout", "'-1'", ">= 0.001"]),
 ], ids=["rate-zero", "rate-not-a-number", "window-zero", "header-negative"])
 def test_bad_deadline_values_fail_at_load(conf, fragments):
-    with pytest.raises(settings.ConfigError) as raised:
+    with pytest.raises(errors.ConfigurationError) as raised:
         settings.resolve(conf)
     for fragment in fragments:
         assert fragment in str(raised.value)

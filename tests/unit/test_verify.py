@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from loc_strategy_filter.download import verify
 from loc_strategy_filter.download.record import RecordedBytes, computable
-from loc_strategy_filter.download.verify import (
-    IntegrityError, Verified, Verifier)
+from loc_strategy_filter.download.verify import Verified
+from loc_strategy_filter.download.verify import Verifier
+from loc_strategy_filter.errors import VerificationFailed
 from tests.unit.test_failover import A, B, Store, drain, served
 
 DATA = b"the image bytes " * 100
@@ -67,7 +68,7 @@ def test_the_right_bytes_pass(recorded):
     (b"x", 0),
 ], ids=["one-byte-short", "one-byte-over", "nothing", "bytes-for-empty"])
 def test_a_wrong_size_fails(body, expected_size):
-    with pytest.raises(IntegrityError, match="size mismatch"):
+    with pytest.raises(VerificationFailed, match="size mismatch"):
         checked(RecordedBytes(expected_size), body)
 
 
@@ -80,24 +81,24 @@ def corrupt(data):
 
 
 def test_an_md5_mismatch_fails_and_says_so():
-    with pytest.raises(IntegrityError, match="md5") as raised:
+    with pytest.raises(VerificationFailed, match="md5") as raised:
         checked(RecordedBytes(len(DATA), MD5), corrupt(DATA))
     assert MD5 in str(raised.value)
 
 
 def test_an_os_hash_mismatch_fails_and_says_so():
-    with pytest.raises(IntegrityError, match="sha512 os_hash_value"):
+    with pytest.raises(VerificationFailed, match="sha512 os_hash_value"):
         checked(RecordedBytes(len(DATA), None, "sha512", SHA512),
                 corrupt(DATA))
 
 
 def test_a_right_md5_does_not_hide_a_wrong_os_hash():
-    with pytest.raises(IntegrityError, match="sha512"):
+    with pytest.raises(VerificationFailed, match="sha512"):
         checked(RecordedBytes(len(DATA), MD5, "sha512", "0" * 128), DATA)
 
 
 def test_size_is_checked_before_checksums():
-    with pytest.raises(IntegrityError, match="size mismatch"):
+    with pytest.raises(VerificationFailed, match="size mismatch"):
         checked(RecordedBytes(len(DATA) + 1, MD5), DATA)
 
 
@@ -121,7 +122,7 @@ def test_an_unusable_algorithm_is_skipped_with_one_warning(algo, caplog):
 
 
 def test_an_unusable_algorithm_still_checks_md5():
-    with pytest.raises(IntegrityError, match="md5"):
+    with pytest.raises(VerificationFailed, match="md5"):
         checked(RecordedBytes(len(DATA), MD5, "no-such-hash-either", "00"),
                  corrupt(DATA))
 
@@ -177,7 +178,7 @@ def test_wrong_bytes_arrive_short_and_are_told(chunks):
                     on_mismatch=told.append,
                     on_verified=lambda: verified.append(True))
     received, error = drain(body)
-    assert isinstance(error, IntegrityError) and told == [error]
+    assert isinstance(error, VerificationFailed) and told == [error]
     assert len(received) < len(DATA)
     assert verified == [] and digest_threads() == []
 
@@ -188,7 +189,7 @@ def test_the_last_chunk_is_checked_before_the_body_is_read_on():
     inner = Body(corrupt(DATA), b"never read")
     received, error = drain(Verified(inner, RecordedBytes(len(DATA), MD5)))
     assert (received, inner.pulled) == (b"", 1)
-    assert isinstance(error, IntegrityError)
+    assert isinstance(error, VerificationFailed)
 
 
 @pytest.mark.parametrize("recorded", [
@@ -220,7 +221,7 @@ def test_a_body_passes_whole_exactly_when_its_bytes_are_the_image(
     if sent == data:
         assert (received, error) == (data, None)
     else:
-        assert isinstance(error, IntegrityError) and len(received) < len(data)
+        assert isinstance(error, VerificationFailed) and len(received) < len(data)
 
 
 # -- Told when the image is whole ---------------------------------------------
@@ -296,7 +297,7 @@ def test_a_large_wrong_body_arrives_short(large):
     data, recorded = large
     wrong = data[:-1] + bytes([data[-1] ^ 1])
     received, error = drain(Verified(Body(*chunked(wrong)), recorded))
-    assert isinstance(error, IntegrityError)
+    assert isinstance(error, VerificationFailed)
     assert len(received) < len(data) and digest_threads() == []
 
 
@@ -375,7 +376,7 @@ def test_a_failing_digest_breaks_the_body_without_blaming_the_bytes():
                         on_mismatch=told.append)
     received, error = drain(body)
     assert caused_by_the_digest(error) and not isinstance(
-        error, IntegrityError)
+        error, VerificationFailed)
     assert len(received) < len(DATA) and told == []
     assert digest_threads() == []
 
@@ -428,7 +429,7 @@ def test_the_digests_run_on_across_a_failover(fail_after, wrong_tail):
          B: Store(data=tail, chunk_size=300)},
         verify=True, recorded=recorded, stop=len(DATA))
     if wrong_tail:
-        assert isinstance(error, IntegrityError) and len(received) < len(DATA)
+        assert isinstance(error, VerificationFailed) and len(received) < len(DATA)
     else:
         assert (received, error) == (DATA, None)
 

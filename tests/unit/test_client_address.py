@@ -7,10 +7,11 @@ import socket
 
 import pytest
 
-from loc_strategy_filter.cmd import client_address
-from loc_strategy_filter.cmd.client_address import (
-    client_address_argument, endpoint_argument, local_address_towards,
-    requester_for)
+from loc_strategy_filter.client import address as client_address
+from loc_strategy_filter.client.address import local_address_towards
+from loc_strategy_filter.client.address import requester_for
+from loc_strategy_filter.cmd.client_address import client_address_argument
+from loc_strategy_filter.cmd.client_address import endpoint_argument
 from loc_strategy_filter.requester import ANYONE
 
 
