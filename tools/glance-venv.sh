@@ -82,9 +82,10 @@ echo "glance-venv: installing glance==$GLANCE_VERSION, uwsgi==$UWSGI_VERSION" \
     "pytest==$PYTEST_VERSION" "openstacksdk==$OPENSTACKSDK_VERSION" ||
     die "could not install Glance $GLANCE_VERSION and uWSGI $UWSGI_VERSION" \
         "(see pip's output above)"
-# With the fast-json extra, as the README recommends; a server of the tests
-# hides orjson to try the standard library's JSON too.
-"${pip[@]}" install -c "$constraints" -e "$repo[fast-json]" ||
+# With the fast-json extra, as the README recommends (a server of the tests
+# hides orjson to try the standard library's JSON too), and the client
+# extra, whose openstack command the tests run against Glance.
+"${pip[@]}" install -c "$constraints" -e "$repo[fast-json,client]" ||
     die "could not install $repo into $venv"
 
 # Check that what the tests need is really there before saying so (our own
