@@ -5,6 +5,7 @@ from paste import deploy
 import webob
 
 from tests.functional import mirrors
+from tests.functional.stub_api import ImageAPI
 
 SAMPLE = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir,
                       "etc", "api-paste.ini.sample")
@@ -60,3 +61,23 @@ def set_locations(app, image_id, urls):
         "value": [{"url": url, "metadata": {}} for url in urls]})
     assert response.status_int == 200, response.text
     return response.json
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def api(data_dir, monkeypatch):
+    """The image API, and openstacksdk pointed at it with no auth."""
+    served = ImageAPI(data_dir)
+    for name in list(os.environ):
+        if name.startswith("OS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("OS_AUTH_TYPE", "none")
+    monkeypatch.setenv("OS_ENDPOINT", served.url)
+    yield served
+    served.stop()

@@ -1,10 +1,8 @@
 """``loc-strategy-filter download``, against the stub image API on a real
 server, reached through openstacksdk without authentication."""
 
-import functools
 import logging
 import os
-import re
 import socket
 import sys
 
@@ -12,93 +10,16 @@ import pytest
 
 from loc_strategy_filter.cmd import main
 from loc_strategy_filter.cmd.progress import Progress
-from loc_strategy_filter_stub import StubImageAPI
-from tests import servers
 from tests.functional import mirrors
+from tests.functional.stub_api import DATA
 
 openstack = pytest.importorskip("openstack")
 # openstacksdk's own pending deprecations, which its users never see.
 pytestmark = pytest.mark.filterwarnings(
     "ignore::PendingDeprecationWarning:openstack")
 
-DATA = os.urandom(256 * 1024 + 17)
 MIRROR_FIRST = ["--strategy", "store_type", "--store-type-preference",
                 "http, file"]
-
-
-class ImageAPI:
-    """The stub image API served on 127.0.0.1; ``log`` records each
-    request as (method, path, Range header). With ``ignore_range`` it
-    answers every download with the whole image, as HTTP allows; with
-    ``misrange`` its 206s say they end one byte early."""
-
-    ignore_range = False
-    misrange = False
-
-    def __init__(self, data_dir):
-        self.stub = StubImageAPI(data_dir=str(data_dir),
-                                 show_multiple_locations=True,
-                                 show_image_direct_url=True)
-        self.log = []
-        self.server = servers.wsgi_server(self._logged)
-        self.url = self.server.url()
-
-    def _logged(self, environ, start_response):
-        self.log.append((environ["REQUEST_METHOD"], environ["PATH_INFO"],
-                         environ.get("HTTP_RANGE")))
-        if self.ignore_range:
-            environ.pop("HTTP_RANGE", None)
-        if self.misrange:
-            return self.stub(environ, functools.partial(_misranged,
-                                                        start_response))
-        return self.stub(environ, start_response)
-
-    def downloads(self):
-        return [entry for entry in self.log if entry[1].endswith("/file")]
-
-    def image_with(self, *urls, data=DATA):
-        """An uploaded image (its file location first), then ``urls``."""
-        image = self.stub.create_image(name="x", disk_format="raw",
-                                       container_format="bare")
-        self.stub.upload(image["id"], data)
-        for url in urls:
-            self.stub.add_location(image["id"], url)
-        return image["id"]
-
-    def stop(self):
-        self.server.stop()
-
-
-def _misranged(start_response, status, headers, exc_info=None):
-    """``Content-Range: bytes a-b/n`` said as ``bytes a-(b-1)/n``."""
-    def said(name, value):
-        if name.lower() != "content-range":
-            return value
-        first, last, size = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+)",
-                                         value).groups()
-        return f"bytes {first}-{int(last) - 1}/{size}"
-    return start_response(status, [(name, said(name, value))
-                                   for name, value in headers], exc_info)
-
-
-@pytest.fixture
-def data_dir(tmp_path):
-    path = tmp_path / "data"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
-def api(data_dir, monkeypatch):
-    """The image API, and openstacksdk pointed at it with no auth."""
-    served = ImageAPI(data_dir)
-    for name in list(os.environ):
-        if name.startswith("OS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("OS_AUTH_TYPE", "none")
-    monkeypatch.setenv("OS_ENDPOINT", served.url)
-    yield served
-    served.stop()
 
 
 @pytest.fixture
