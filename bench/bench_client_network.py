@@ -32,7 +32,8 @@ import time
 from loc_strategy_filter.middleware import LocationStrategyFilter
 from loc_strategy_filter_stub import StubImageAPI
 
-from bench_filter import environ_for, request
+from bench_filter import environ_for
+from bench_filter import request
 
 IMAGES = 1000
 STORES = ("central", "edge1", "edge2")
@@ -46,7 +47,8 @@ STORE_ID = {"location_strategy": "store_id",
 
 def seeded_stub(count):
     """``count`` images with a location in each of ``STORES``; the last
-    one's id."""
+    one's id.
+    """
     stub = StubImageAPI(data_dir=tempfile.mkdtemp(),
                         show_multiple_locations=True,
                         show_image_direct_url=True)
@@ -64,7 +66,8 @@ def seeded_stub(count):
 def networks(count):
     """``count`` ``network_preferences`` entries, nested prefixes among
     them, ``CLIENT_NETWORK`` the 501st (of 1000) with ``PREFERENCE``; for
-    one, ``CLIENT_NETWORK`` alone."""
+    one, ``CLIENT_NETWORK`` alone.
+    """
     if count == 1:
         return f"{CLIENT_NETWORK}: {' '.join(PREFERENCE)}"
     nested = ["10.0.0.0/8: central"]

@@ -63,13 +63,15 @@ RSS_TARGET_MIB = 10
 
 def app_from_env():
     """The application described by ``$BENCH_DOWNLOAD_APP``: gunicorn's
-    app factory, ``bench_download:app_from_env()``."""
+    app factory, ``bench_download:app_from_env()``.
+    """
     return build_app(json.loads(os.environ[APP_ENV]))
 
 
 def build_app(config):
     """The stub, seeded with ``config["images"]``, behind the filter unless
-    ``config["filter"]`` is None."""
+    ``config["filter"]`` is None.
+    """
     stub = StubImageAPI(data_dir=config["data_dir"],
                         show_multiple_locations=True,
                         show_image_direct_url=True)
@@ -82,7 +84,8 @@ def build_app(config):
 
 def seed(stub, image):
     """An active image whose data is the file already in the stub's data
-    directory: its file location first, then the mirror's."""
+    directory: its file location first, then the mirror's.
+    """
     stub.create_image(id=image["id"], name=image["id"], disk_format="raw",
                       container_format="bare")
     path = stub.data_dir.path_for(image["id"])
@@ -98,7 +101,8 @@ def seed(stub, image):
 
 def write_image(path, mib):
     """``mib`` MiB of incompressible bytes at ``path``, flushed to disk;
-    its description for the app factory (without the mirror URL)."""
+    its description for the app factory (without the mirror URL).
+    """
     block = bytearray(os.urandom(BLOCK))
     md5, sha512 = hashlib.md5(usedforsecurity=False), hashlib.sha512()
     with open(path, "wb") as out:
@@ -123,7 +127,8 @@ def warm(path):
 
 def hash_speeds(chunk_size=64 * 1024, total=256 * BLOCK):
     """MB/s of MD5, SHA-512, and both over the same chunks (what the
-    filter's verifier does), on this machine."""
+    filter's verifier does), on this machine.
+    """
     chunk = os.urandom(chunk_size)
     count = total // chunk_size
 
@@ -191,7 +196,8 @@ def tail(log_path, lines=15):
 
 def find_nginx(allow_install=True):
     """nginx's path; installs Debian's ``nginx-light`` when root and it is
-    missing. None when there is no nginx to be had."""
+    missing. None when there is no nginx to be had.
+    """
     found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
     if found or not allow_install or os.geteuid() != 0:
         return found
@@ -325,7 +331,8 @@ def peak_rss_mib(master):
 
 def download(url, size, timeout):
     """Seconds to download ``url``; raises unless exactly ``size`` bytes
-    came with a 200."""
+    came with a 200.
+    """
     if shutil.which("curl"):
         status, received, seconds = curl(url, timeout)
     else:
@@ -370,7 +377,8 @@ def socket_get(url, timeout):
 
 def mirror_reads(access_log, image_id):
     """How many 200 or 206 answers for the image the static server logged
-    (the filter asks for a range: all the image's bytes)."""
+    (the filter asks for a range: all the image's bytes).
+    """
     lines = [f'"GET /{image_id} HTTP/1.1" {status} ' for status in (200, 206)]
     with open(access_log, errors="replace") as log:
         return sum(any(line in entry for line in lines) for entry in log)
@@ -380,7 +388,8 @@ def mirror_reads(access_log, image_id):
 
 def filter_conf(data_dir, elsewhere, mirror_first):
     """The filter serving downloads; with ``mirror_first`` the file
-    location is also out of its reach, so only the mirror can serve."""
+    location is also out of its reach, so only the mirror can serve.
+    """
     conf = {"download_mode": "serve", "http_allowed_hosts": "127.0.0.1",
             "file_dirs": elsewhere if mirror_first else data_dir}
     if mirror_first:
@@ -392,7 +401,8 @@ def filter_conf(data_dir, elsewhere, mirror_first):
 def check_filter_serves_file(app_config):
     """The file case must measure the filter's own file body, not the
     stub's download passed on (which is sendfile too). The first download
-    of a file is streamed and verified; the second is the file body."""
+    of a file is streamed and verified; the second is the file body.
+    """
     app = build_app(app_config)
     for verified in (False, True):
         environ = {}
@@ -419,7 +429,8 @@ class FileWrapperStandIn:
 
 def measure_speeds(cases, size, runs, timeout):
     """Each case's MB/s, one per run, the cases taking turns. A case's
-    ``reads()``, when it has one, must count one more read per download."""
+    ``reads()``, when it has one, must count one more read per download.
+    """
     seconds = {name: [] for name in cases}
     for url, _ in cases.values():  # a worker verifies a file once, untimed
         download(url, size, timeout)
@@ -435,7 +446,8 @@ def measure_speeds(cases, size, runs, timeout):
 
 def counted(reads, expected, patience=2.0):
     """Whether ``reads()`` reaches ``expected``; a server may log a request
-    a moment after its client has the last byte."""
+    a moment after its client has the last byte.
+    """
     deadline = time.monotonic() + patience
     while reads() < expected:
         if time.monotonic() > deadline:

@@ -40,10 +40,10 @@ import sys
 import tempfile
 import time
 
-from loc_strategy_filter import settings as settings_mod
 from loc_strategy_filter.download.failures import FailureMemory
 from loc_strategy_filter.download.filter import DownloadFilter
 from loc_strategy_filter.download.shared_failures import SharedFailureMemory
+from loc_strategy_filter import settings as settings_mod
 from loc_strategy_filter.user_request import UserRequest
 from loc_strategy_filter_stub import StubImageAPI
 
@@ -98,7 +98,8 @@ def settings_for(memcached=None, dead_retry=None):
 
 def planning(download_filter):
     """One download's planning, as ``DownloadFilter._serve_mode`` does it
-    once the upstream agreed: the ``Serve`` plan."""
+    once the upstream agreed: the ``Serve`` plan.
+    """
     def run():
         environ = environ_for(f"/v2/images/{IMAGE_ID}/file")
         user_request = UserRequest(
@@ -110,7 +111,8 @@ def planning(download_filter):
 
 def record_failures(memory, recorded, in_process_only=False):
     """Mirror 1 unreadable, mirror 2's bytes wrong; ``in_process_only``
-    leaves a shared memory's cache untouched (``FailureMemory.failed``)."""
+    leaves a shared memory's cache untouched (``FailureMemory.failed``).
+    """
     failed = FailureMemory.failed.__get__(memory) if in_process_only \
         else memory.failed
     failed(UNREADABLE)
@@ -182,7 +184,8 @@ def run(args, live, killed, hung):
     def fresh(server):
         """A filter of a new worker, the cache never reached yet: the
         failures are put in its own memory only, or writing them would be
-        what finds the fault."""
+        what finds the fault.
+        """
         download_filter = DownloadFilter(stub, settings_for(server))
         record_failures(download_filter.failures, recorded,
                         in_process_only=True)

@@ -47,7 +47,8 @@ PATCH = "application/openstack-images-v2.1-json-patch"
 
 def seed(stub, count, urls=LOCATIONS):
     """``count`` images with a location for each of ``urls``; the last
-    one's id."""
+    one's id.
+    """
     for index in range(count):
         response = webob.Request.blank("/v2/images", method="POST", json={
             "name": f"image-{index}", "disk_format": "raw",
@@ -63,14 +64,15 @@ def seed(stub, count, urls=LOCATIONS):
 
 def environ_for(path, query="", **values):
     """A GET of ``path``; ``values`` add or replace CGI variables
-    (``REMOTE_ADDR``)."""
+    (``REMOTE_ADDR``).
+    """
     return {**{"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query,
             "SCRIPT_NAME": "", "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "9292", "SERVER_PROTOCOL": "HTTP/1.1",
-            "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(),
-            "wsgi.errors": io.StringIO(), "wsgi.multithread": False,
-            "wsgi.multiprocess": False, "wsgi.run_once": False,
-            "wsgi.version": (1, 0)}, **values}
+               "SERVER_PORT": "9292", "SERVER_PROTOCOL": "HTTP/1.1",
+               "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(),
+               "wsgi.errors": io.StringIO(), "wsgi.multithread": False,
+               "wsgi.multiprocess": False, "wsgi.run_once": False,
+               "wsgi.version": (1, 0)}, **values}
 
 
 def _start_response(status, headers, exc_info=None):
@@ -79,7 +81,8 @@ def _start_response(status, headers, exc_info=None):
 
 def request(app, path, query="", **values):
     """One full request: the body is consumed and closed, as a server does;
-    ``values`` as ``environ_for`` takes them."""
+    ``values`` as ``environ_for`` takes them.
+    """
     def run():
         body = app(environ_for(path, query, **values), _start_response)
         try:
@@ -113,7 +116,8 @@ def median_seconds(function, repeat, number):
 
 class Backend:
     """The JSON library the filter uses while the block runs: ``orjson``,
-    or ``stdlib`` (orjson switched off in process)."""
+    or ``stdlib`` (orjson switched off in process).
+    """
 
     def __init__(self, name):
         self.name = name
@@ -138,7 +142,8 @@ def backends():
 def issue_13(args):
     """The time the filter adds to a show and a 200-image list, rounds
     interleaved (stub alone, then the filter with each backend), against
-    what real Glance takes."""
+    what real Glance takes.
+    """
     stub = StubImageAPI(data_dir=tempfile.mkdtemp(),
                         show_multiple_locations=True,
                         show_image_direct_url=True)

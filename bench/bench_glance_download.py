@@ -63,13 +63,25 @@ import time
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
-from bench_download import (  # noqa: E402
-    BLOCK, SMALL_MIB, add_download_options, counted, curl, find_nginx,
-    mirror_reads, peak_rss_mib, print_peak_rss, static_server,
-    unwind_on_sigterm, warm, write_image)
+from bench_download import add_download_options  # noqa: E402
+from bench_download import BLOCK  # noqa: E402
+from bench_download import counted  # noqa: E402
+from bench_download import curl  # noqa: E402
+from bench_download import find_nginx  # noqa: E402
+from bench_download import mirror_reads  # noqa: E402
+from bench_download import peak_rss_mib  # noqa: E402
+from bench_download import print_peak_rss  # noqa: E402
+from bench_download import SMALL_MIB  # noqa: E402
+from bench_download import static_server  # noqa: E402
+from bench_download import unwind_on_sigterm  # noqa: E402
+from bench_download import warm  # noqa: E402
+from bench_download import write_image  # noqa: E402
+from tests.integration.conftest import _unexpected_errors  # noqa: E402
+from tests.integration.conftest import LOCATION_ORDER  # noqa: E402
+from tests.integration.conftest import READ_THE_MIRRORS  # noqa: E402
+from tests.integration.conftest import SERVE  # noqa: E402
+from tests.integration.conftest import STORE_TYPE  # noqa: E402
 from tests.integration import glance_api  # noqa: E402
-from tests.integration.conftest import (  # noqa: E402
-    LOCATION_ORDER, READ_THE_MIRRORS, SERVE, STORE_TYPE, _unexpected_errors)
 from tests.integration.image_api import ImageApi  # noqa: E402
 
 START_TIMEOUT = 240  # five Glance servers loading at once on two cores
@@ -85,7 +97,8 @@ def filter_section(**values):
 
 def add_servers(deployment, elsewhere):
     """The servers, by case name: Glance alone, the filter on the file,
-    the filter on the mirror in each verification mode."""
+    the filter on the mirror in each verification mode.
+    """
     servers = {
         "glance": deployment.add("bare", filtered=False),
         "file": deployment.add("file", glance_api.merge_sections(
@@ -113,7 +126,8 @@ class Image:
 def make_image(api, deployment, mirror_base, work, mib):
     """An image of ``mib`` MiB uploaded to Glance, then given the mirror's
     URL of Glance's own file as its second location; Glance must have
-    recorded what was written."""
+    recorded what was written.
+    """
     source = work / f"upload-{mib}"
     written = write_image(source, mib)
     created = api.create(name=f"bench-{mib}-mib")
@@ -153,7 +167,8 @@ def witness_count(count_now, expected, what):
 
 def logged(server, pattern, expected=1):
     """``pattern`` (a regular expression) matches ``expected`` more times
-    in ``server``'s log."""
+    in ``server``'s log.
+    """
     def witness():
         since = server.log_end()
         return witness_count(
@@ -173,7 +188,8 @@ def mirror_gets(access_log, image, expected):
 @dataclasses.dataclass
 class Download:
     """A download of the whole of ``image`` from ``url``, and who must
-    have served it."""
+    have served it.
+    """
 
     url: str
     image: Image
@@ -230,7 +246,8 @@ def glance_download(server, image, witnesses, timeout):
 def from_file(server, image, access_log, timeout):
     """The filter on ``server`` serving ``image``'s file location: the
     first time in a worker streamed and verified (it logs the bytes), then
-    by the file wrapper."""
+    by the file wrapper.
+    """
     return glance_download(server, image, (
         logged(server, re.escape(f"Image {image.id}: ")
                + f"(bytes 0 to {image.size} )?"
@@ -267,7 +284,8 @@ def downloads(servers, image, access_log, timeout):
 def hashing_seconds(names, total, block=BLOCK):
     """Seconds for one thread per digest of ``names``, side by side, to
     hash ``total`` bytes each in ``block``-sized updates (hashlib lets go of
-    the GIL for them)."""
+    the GIL for them).
+    """
     buffer = os.urandom(block)
     count = total // block
 
@@ -289,7 +307,8 @@ def hashing_seconds(names, total, block=BLOCK):
 
 def measure(cases, size, rounds):
     """MB/s of each case (``name -> seconds()``), per round; the cases
-    take turns, each round starting one case further on."""
+    take turns, each round starting one case further on.
+    """
     names = list(cases)
     seconds = {name: [] for name in names}
     for index in range(rounds):
@@ -303,7 +322,8 @@ def measure(cases, size, rounds):
 
 def peak_rss(server, download, errors):
     """VmHWM (MiB) of ``server``'s freshly restarted worker after
-    ``download()`` (the case, made once the server has its new port)."""
+    ``download()`` (the case, made once the server has its new port).
+    """
     server.stop()
     errors.read(server)
     server.start()
@@ -317,7 +337,8 @@ class ErrorWatch:
     """The ERROR records and tracebacks of servers from when they are up
     to when they stop. Not before: Glance, loading, logs an ERROR for
     each store it cannot load (cinder, without os_brick), which the
-    integration tier does not count either."""
+    integration tier does not count either.
+    """
 
     def __init__(self):
         self.found = {}

@@ -78,16 +78,18 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 import requests  # noqa: E402
 
-from loc_strategy_filter import options  # noqa: E402
 from loc_strategy_filter.middleware import LocationStrategyFilter  # noqa: E402
+from loc_strategy_filter import options  # noqa: E402
+from tests.integration.conftest import _unexpected_errors  # noqa: E402
+from tests.integration.conftest import IDENTITY  # noqa: E402
+from tests.integration.conftest import STORE_TYPE  # noqa: E402
 from tests.integration import glance_api  # noqa: E402
-from tests.integration.conftest import (  # noqa: E402
-    IDENTITY, STORE_TYPE, _unexpected_errors)
 from tests.integration.image_api import ImageApi  # noqa: E402
 from tests.integration.mirror import Mirror  # noqa: E402
 
 from bench_filter import request  # noqa: E402
-from bench_locations import IMAGES, seed_glance  # noqa: E402
+from bench_locations import IMAGES  # noqa: E402
+from bench_locations import seed_glance  # noqa: E402
 
 RECORD_TTL = "download_record_ttl"
 RECORD_TTL_DEFAULT = next(opt.default for opt in options.FILTER_OPTS
@@ -134,7 +136,8 @@ def load_cases(deployment, args):
 @contextlib.contextmanager
 def static_server(directory, processes, log_path):
     """uWSGI with the harness's processes and threads, serving
-    ``directory`` at ``/static/`` itself (sendfile, no Python); its URL."""
+    ``directory`` at ``/static/`` itself (sendfile, no Python); its URL.
+    """
     port = glance_api.free_port()
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
@@ -172,7 +175,8 @@ def static_server(directory, processes, log_path):
 
 class Target:
     """Where a load case downloads from: ``url`` + ``path``, with
-    ``headers``; ``server`` is its glance-api, None for the ceiling."""
+    ``headers``; ``server`` is its glance-api, None for the ceiling.
+    """
 
     def __init__(self, url, path, headers, server=None):
         self.host, port = url.removeprefix("http://").split(":")
@@ -221,7 +225,8 @@ def verified_download(target, image):
 
 def load(target, clients, repeat, size):
     """``clients`` threads downloading ``repeat`` times each, all at once:
-    (wall seconds, latencies, this process's CPU seconds)."""
+    (wall seconds, latencies, this process's CPU seconds).
+    """
     barrier = threading.Barrier(clients + 1)
     latencies, failures = [], []
 
@@ -254,7 +259,8 @@ def load(target, clients, repeat, size):
 def verified_by_filter(server, image_id):
     """How many times ``server``'s workers found the image's file verified
     (at INFO, once each, or once a thread when they stream it side by
-    side): from then on they send it by the file wrapper."""
+    side): from then on they send it by the file wrapper.
+    """
     return server.log().count(
         f"Image {image_id}: the file of location 0 matched the image's "
         "record")
@@ -296,7 +302,8 @@ def timed_get(target):
 
 def check_image(image, first):
     """Two locations, ``first`` ('file' or 'http') first, and direct_url
-    the first's."""
+    the first's.
+    """
     urls = [location["url"] for location in image["locations"]]
     assert len(urls) == 2 and urls[0].startswith(f"{first}:"), urls
     assert image["direct_url"] == urls[0], (image["direct_url"], urls)
@@ -317,7 +324,8 @@ def check_list(body, image_ids, first):
 
 def paired(targets, number, check, samples):
     """``number`` turns of one request to each of ``targets`` (``{case:
-    (target, first)}``), request by request; checked, timed."""
+    (target, first)}``), request by request; checked, timed.
+    """
     for _ in range(number):
         for name, (target, first) in targets.items():
             elapsed, body = timed_get(target)
@@ -340,7 +348,8 @@ def recorded_upstream(status, headers, body):
 
 def recorded_runs(target, path, query):
     """One request's body from Glance, and a run of it in process alone
-    and through the filter."""
+    and through the filter.
+    """
     connection, response = target.get()
     try:
         body = response.read()
@@ -351,13 +360,14 @@ def recorded_runs(target, path, query):
     upstream = recorded_upstream(status, headers, body)
     filtered = LocationStrategyFilter(upstream, STRATEGY)
     return body, request(upstream, path, query), request(filtered, path,
-                                                          query)
+                                                         query)
 
 
 def filter_seconds(alone_run, filtered_run):
     """The filter's own time per request, in process: the median of 5
     interleaved batches of ``PROFILE_NUMBER`` each way, one from the
-    other."""
+    other.
+    """
     times = {alone_run: [], filtered_run: []}
     for _ in range(5):
         for run in times:
@@ -385,7 +395,8 @@ def profile(filtered_run):
 
 def seed(server, mirror, size):
     """The download image (created first: the newest ``IMAGES``, listed,
-    are the list's), then the list's images with a mirror location each."""
+    are the list's), then the list's images with a mirror location each.
+    """
     api = ImageApi(server.url, server.headers)
     created = api.create(name="bench-load")
     assert created.status_code == 201, created.text
@@ -558,7 +569,8 @@ def report(args, results, cache_note):
 def report_filter_time(args, results, glance, shown_id):
     """The filter's own time, in process on the bodies Glance sent, over
     Glance's median time for the request over HTTP: what the filter adds,
-    free of the difference between two servers."""
+    free of the difference between two servers.
+    """
     print(f"\nThe filter's own time in process, on the body Glance sent "
           f"(median of 5 x {PROFILE_NUMBER}), over Glance's median above:")
     for kind, path, query, target in (

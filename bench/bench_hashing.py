@@ -24,8 +24,8 @@ import os
 import statistics
 import time
 
-from loc_strategy_filter.download import verify
 from loc_strategy_filter.download.record import RecordedBytes
+from loc_strategy_filter.download import verify
 
 KIB = 1 << 10
 MIB = 1 << 20

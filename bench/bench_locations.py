@@ -40,7 +40,8 @@ import time
 from loc_strategy_filter.middleware import LocationStrategyFilter
 from loc_strategy_filter_stub import StubImageAPI
 
-from bench_filter import body_of, request
+from bench_filter import body_of
+from bench_filter import request
 
 IMAGES = 200
 LOCATIONS = ["file:///srv/images/{id}", "swift+https://swift/v1/c/{id}",
@@ -56,7 +57,8 @@ UNUSED_ENDPOINT = "http://127.0.0.1:9"
 
 def service_credentials(endpoint):
     """``[location_strategy_filter_auth]`` lines: admin_token at
-    ``endpoint``."""
+    ``endpoint``.
+    """
     return {"location_strategy_filter_auth": {
         "auth_type": "admin_token", "endpoint": endpoint,
         "token": "bench-token"}}
@@ -132,8 +134,8 @@ def glance_cases():
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
     import requests
 
-    from tests.integration import glance_api
     from tests.integration.conftest import IDENTITY
+    from tests.integration import glance_api
 
     shown_conf = {"DEFAULT": {"show_multiple_locations": "True"}}
     hidden_conf = {"DEFAULT": {"show_multiple_locations": "False"}}

@@ -34,7 +34,8 @@ class NoReadableLocation(DownloadFailed):
 
 class VerificationFailed(DownloadFailed):
     """The bytes read are not the image's (size or checksum): whatever was
-    read must not be used."""
+    read must not be used.
+    """
 
 
 class LocationsExhausted(DownloadFailed):

@@ -13,7 +13,8 @@ SIZE = 10000
 
 class ExpiringCache:
     """Values by image id. A value learned while ``forget`` ran for any
-    image is not kept: it may be what the change replaced."""
+    image is not kept: it may be what the change replaced.
+    """
 
     def __init__(self, ttl, size=SIZE, clock=time.monotonic):
         self.ttl = ttl

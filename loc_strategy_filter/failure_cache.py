@@ -29,8 +29,8 @@ from oslo_config import cfg
 import pymemcache.client.hash
 from pymemcache.exceptions import MemcacheUnexpectedCloseError
 
-from loc_strategy_filter import options
 from loc_strategy_filter.errors import ConfigurationError
+from loc_strategy_filter import options
 
 LOG = logging.getLogger(__name__)
 
@@ -53,7 +53,8 @@ class CacheConfigError(ConfigurationError):
 
 class SharedCache:
     """What failed, as memcached holds it: ``failed_among`` and ``remember``
-    raise whatever the client meets, for the caller to judge."""
+    raise whatever the client meets, for the caller to judge.
+    """
 
     def __init__(self, backend, ttl_seconds, socket_timeout, retry_seconds):
         self._backend = backend
@@ -183,7 +184,8 @@ def _tls_context(group):
 
 class _RawBytes:
     """pymemcache's serde that keeps bytes as bytes, whatever the flags say:
-    its default unpickles any value flagged as a pickle by its writer."""
+    its default unpickles any value flagged as a pickle by its writer.
+    """
 
     @staticmethod
     def serialize(key, value):
@@ -207,7 +209,8 @@ _BUDGET = _Budget()
 @contextlib.contextmanager
 def _budget(seconds, size):
     """Bound the calls to memcached inside: ``seconds`` and ``size`` bytes
-    in all, however the server dribbles or floods its answer."""
+    in all, however the server dribbles or floods its answer.
+    """
     _BUDGET.deadline = time.monotonic() + seconds
     _BUDGET.bytes_left = size
     try:
@@ -255,7 +258,8 @@ class _Ring(pymemcache.client.hash.HashClient):
     """pymemcache's ring, where a call that failed is made once more, on a
     fresh connection, on the servers left: a connection memcached closed
     while idle (it restarted) costs nothing, and one dead server of several
-    nothing but its share of the keys."""
+    nothing but its share of the keys.
+    """
 
     def get_many(self, keys, *args, **kwargs):
         return self._on_the_rest(super().get_many, keys, *args, **kwargs)
@@ -275,7 +279,8 @@ class _Ring(pymemcache.client.hash.HashClient):
 class PyMemcacheBackend(memcached.PyMemcacheBackend):
     """dogpile's pymemcache backend (a client per thread), as ``_Ring`` with
     socket timeouts, ``_Bounded`` sockets and ``_RawBytes``; a forked worker
-    starts with clients of its own, not its parent's connections."""
+    starts with clients of its own, not its parent's connections.
+    """
 
     def __init__(self, arguments):
         super().__init__(arguments)

@@ -21,7 +21,8 @@ _STORES_OPTS = (cfg.ListOpt("stores", default=["file", "http"]),)
 
 def files_glance_reads(project, program):
     """The config file Glance itself reads under a WSGI server, when
-    ``OS_GLANCE_CONFIG_DIR`` points elsewhere than oslo.config looks."""
+    ``OS_GLANCE_CONFIG_DIR`` points elsewhere than oslo.config looks.
+    """
     config_dir = os.environ.get("OS_GLANCE_CONFIG_DIR")
     if project != "glance" or not config_dir:
         return []

@@ -70,7 +70,8 @@ def document_of(body):
 def bytes_of(document):
     """``document`` written by orjson; None when orjson is not installed or
     cannot write it (an integer beyond 64 bits, nesting deeper than 254,
-    a key that is not a string, a type JSON has not, a cycle)."""
+    a key that is not a string, a type JSON has not, a cycle).
+    """
     if orjson is None:
         return None
     try:
@@ -93,7 +94,8 @@ def _refuse(value):
 
 def _may_hold_a_long_integer(body):
     """True when ``body`` may hold an integer of 19 digits or more: digits
-    after a separator (or at the start), not those of a hex string."""
+    after a separator (or at the start), not those of a hex string.
+    """
     numbers = body.translate(_NUMBER_BYTES)
     # The first search is the fast one: "0" is rarer than ":".
     return _LONG_NUMBER in numbers and (_AFTER + _LONG_NUMBER in numbers
@@ -103,9 +105,10 @@ def _may_hold_a_long_integer(body):
 def _readable_by_the_standard_library(document):
     """True when the standard library reads ``document`` here as well:
     orjson writes it (so it is nested no deeper than 254), and the
-    recursion limit leaves that many levels to the decoder."""
+    recursion limit leaves that many levels to the decoder.
+    """
     if sys.getrecursionlimit() - _stack_depth() <= (_WRITTEN_DEPTH
-                                                     + _FRAME_MARGIN):
+                                                    + _FRAME_MARGIN):
         return False
     try:
         orjson.dumps(document)

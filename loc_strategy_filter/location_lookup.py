@@ -21,8 +21,8 @@ import logging
 import re
 import threading
 
-from loc_strategy_filter import routes
 from loc_strategy_filter.expiring import ExpiringCache
+from loc_strategy_filter import routes
 from loc_strategy_filter.upstream import HeldResponse
 
 LOG = logging.getLogger(__name__)
@@ -45,7 +45,8 @@ class _Failed(Exception):
 def located(body):
     """The non-empty list of locations (objects with a string ``url``) a
     location API answer ``body`` holds; raises ``_Failed`` if it holds
-    none."""
+    none.
+    """
     try:
         locations = json.loads(body)
     except (ValueError, RecursionError):
@@ -91,7 +92,8 @@ class LocationLookup:
     def learn(self, user_request, image_ids):
         """``{image_id: locations}`` for those of ``image_ids`` whose
         locations could be learned in time, as ``user_request``'s user or
-        with the service credentials; never raises."""
+        with the service credentials; never raises.
+        """
         learned, pending = {}, {}
         # Glance's policy refuses the location API by caller, not by image:
         # once it refused this caller, the answer's other images do not ask.
@@ -182,7 +184,8 @@ class LocationLookup:
 
     def _note(self, cause, message, *args):
         """Log a failure at INFO the first time its cause is seen, then at
-        DEBUG: the upstream's direct_url is sent, which is no error."""
+        DEBUG: the upstream's direct_url is sent, which is no error.
+        """
         with self._noted_lock:
             first = cause not in self._noted
             self._noted.add(cause)

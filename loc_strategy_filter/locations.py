@@ -45,7 +45,8 @@ def scheme_of(url):
 
 def scheme_of_location(location):
     """``scheme_of(url_of(location))`` in one call: strategies rank every
-    location of every answer by it."""
+    location of every answer by it.
+    """
     if not isinstance(location, dict):
         return None
     return scheme_of(location.get("url"))
@@ -58,7 +59,8 @@ def store_type_of(url):
 
 def store_type_named(name):
     """The store type ``name`` (any case, an alias allowed) names, or None
-    when it names none."""
+    when it names none.
+    """
     name = name.casefold()
     store_type = STORE_TYPE_ALIASES.get(name, name)
     return store_type if store_type in STORE_TYPE_SCHEMES else None
@@ -66,7 +68,8 @@ def store_type_named(name):
 
 def store_of(location):
     """The store a location names in ``metadata["store"]``, trimmed but in
-    its own case (as Glance's ``?prefer=`` wants it), or None."""
+    its own case (as Glance's ``?prefer=`` wants it), or None.
+    """
     metadata = (location.get("metadata")
                 if isinstance(location, dict) else None)
     store = metadata.get("store") if isinstance(metadata, dict) else None
@@ -82,7 +85,8 @@ def store_id_of(location):
 def shown_locations(image):
     """The locations an image record shows, in its order: its
     ``locations`` or, when it shows none, its ``direct_url`` as the only
-    one. Entries without a string URL are left out."""
+    one. Entries without a string URL are left out.
+    """
     locations = image.get("locations") if isinstance(image, dict) else None
     if locations is None and isinstance(image, dict):
         direct_url = image.get("direct_url")
@@ -95,7 +99,8 @@ def shown_locations(image):
 
 def describe(index, location):
     """``location`` for a log or a message, its URL redacted:
-    ``location 0 (http store 'edge1', http://***@host/x)``."""
+    ``location 0 (http store 'edge1', http://***@host/x)``.
+    """
     url = url_of(location)
     store = store_of(location)
     kind = f"{store_type_of(url) or 'unknown'} store"
@@ -140,7 +145,8 @@ def ordered_stores(stores, locations):
 
 def _raw_store(location):
     """``metadata["store"]`` as Glance joins it into ``stores`` (untrimmed),
-    or None when it is no string."""
+    or None when it is no string.
+    """
     metadata = location.get("metadata") if isinstance(location, dict) else None
     store = metadata.get("store") if isinstance(metadata, dict) else None
     return store if isinstance(store, str) else None

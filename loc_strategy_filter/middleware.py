@@ -8,12 +8,12 @@ kept records, forget an image when a request that may change its locations
 passes here.
 """
 
-from loc_strategy_filter import redaction
-from loc_strategy_filter import routes
-from loc_strategy_filter import settings as settings_mod
 from loc_strategy_filter.download.filter import DownloadFilter
 from loc_strategy_filter.location_lookup import LocationLookup
+from loc_strategy_filter import redaction
 from loc_strategy_filter.responses import ImageResponseFilter
+from loc_strategy_filter import routes
+from loc_strategy_filter import settings as settings_mod
 
 
 class LocationStrategyFilter:

@@ -12,9 +12,9 @@ import copy
 import ipaddress
 
 from keystoneauth1 import loading as ks_loading
+from oslo_cache import _opts as oslo_cache_opts
 from oslo_config import cfg
 from oslo_config import types
-from oslo_cache import _opts as oslo_cache_opts
 
 from loc_strategy_filter import stores
 from loc_strategy_filter import strategies
@@ -104,7 +104,8 @@ _IPV4_MAPPED = ipaddress.ip_network("::ffff:0:0/96")
 
 class IPNetwork(types.ConfigType):
     """An IPv4 or IPv6 network, ``10.0.0.0/8`` or ``fd00::/8``; a bare
-    address is the network of that one address."""
+    address is the network of that one address.
+    """
 
     def __init__(self, type_name="IP network value"):
         super().__init__(type_name=type_name)
@@ -131,6 +132,7 @@ class IPNetwork(types.ConfigType):
 
     def _formatter(self, value):
         return str(value)
+
 
 #: What ``verify_checksums`` may name, and why.
 VERIFICATIONS = (
@@ -435,7 +437,8 @@ def reader_group(name, reader_class):
 def declared_opts():
     """``(group, owner, options)`` for the filter, each registered reader and
     each registered strategy; ``owner`` names who declares them, for
-    messages (``reader 'rbd' (mypkg.rbd.RbdReader)``)."""
+    messages (``reader 'rbd' (mypkg.rbd.RbdReader)``).
+    """
     yield "DEFAULT", "the filter", DEFAULT_OPTS
     yield FILTER_GROUP, "the filter", FILTER_OPTS
     for name, reader_class in stores.reader_classes().items():
@@ -450,7 +453,8 @@ def declared_opts():
 def auth_opts():
     """The common options of ``[location_strategy_filter_auth]``: keystoneauth1's
     ``auth_type`` and ``auth_section``, its session and its adapter options
-    (an auth plugin's own, such as ``password``'s, follow its ``auth_type``)."""
+    (an auth plugin's own, such as ``password``'s, follow its ``auth_type``).
+    """
     adapter_opts = ks_loading.get_adapter_conf_options()
     for opt in adapter_opts:
         if opt.dest == "service_type":
@@ -462,7 +466,8 @@ def auth_opts():
 def cache_opts():
     """oslo.cache's options, copied into our group, old names included, with
     ``_CACHE_DEFAULTS``: from the
-    function oslo.cache publishes as its ``oslo.config.opts`` entry point."""
+    function oslo.cache publishes as its ``oslo.config.opts`` entry point.
+    """
     found = []
     for _, opts in oslo_cache_opts.list_opts():
         for opt in opts:

@@ -37,7 +37,8 @@ import dataclasses
 import ipaddress
 import logging
 import re
-from typing import Optional, Union
+from typing import Optional
+from typing import Union
 
 LOG = logging.getLogger(__name__)
 
@@ -53,7 +54,8 @@ MAX_ELEMENT = 512
 def parsed_address(text):
     """The IP address ``text`` spells, an IPv4-mapped IPv6 address
     (``::ffff:10.1.2.3``, as dual-stack servers report IPv4 peers) as the
-    IPv4 address it maps; raises ``ValueError`` for anything else."""
+    IPv4 address it maps; raises ``ValueError`` for anything else.
+    """
     if not isinstance(text, str):
         raise ValueError(f"{text!r} is not an IP address")
     address = ipaddress.ip_address(text.strip())
@@ -65,7 +67,8 @@ def parsed_address(text):
 @dataclasses.dataclass(frozen=True)
 class Requester:
     """The consumer an order is for; ``client_address`` is None when it is
-    not known (no peer address, or a client that gave none)."""
+    not known (no peer address, or a client that gave none).
+    """
 
     client_address: Optional[Address] = None
 
@@ -142,7 +145,8 @@ def _is_trusted(address, trusted_proxies):
 
 def _client_in_chain(value, address_of, trusted_proxies):
     """The rightmost address in ``value`` not inside ``trusted_proxies``,
-    the leftmost when all are; ``address_of`` parses one element."""
+    the leftmost when all are; ``address_of`` parses one element.
+    """
     leftmost = None
     for element in _elements_from_right(value):
         address = address_of(element)
@@ -158,7 +162,8 @@ def _elements_from_right(value):
     ``_Malformed`` when there are more, or for an empty or overlong one.
 
     Only the part of ``value`` walked is ever scanned: an element is found
-    with ``rfind``, not by splitting the whole header."""
+    with ``rfind``, not by splitting the whole header.
+    """
     end = len(value)
     for _ in range(MAX_HOPS):
         start = value.rfind(",", 0, end) + 1
@@ -235,7 +240,8 @@ def _forwarded_address(element):
 
 def _forwarded_pairs(element):
     """The ``(name, value)`` pairs of one Forwarded element, a quoted value
-    still quoted."""
+    still quoted.
+    """
     pairs = []
     position = 0
     while True:
@@ -251,7 +257,8 @@ def _forwarded_pairs(element):
 
 def _address(text, port, version=None):
     """The address ``text`` names, of IP ``version`` when given (before
-    an IPv4-mapped address becomes IPv4), with a valid ``port``."""
+    an IPv4-mapped address becomes IPv4), with a valid ``port``.
+    """
     if port is not None and not port.startswith("_") and int(port) > 65535:
         raise _Malformed(f"port {port} is out of range")
     try:

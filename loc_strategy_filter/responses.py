@@ -14,8 +14,8 @@ import logging
 
 from loc_strategy_filter import rewrite
 from loc_strategy_filter import routes
-from loc_strategy_filter import upstream
 from loc_strategy_filter.stores.http import VIA
+from loc_strategy_filter import upstream
 from loc_strategy_filter.upstream import HeldResponse
 from loc_strategy_filter.user_request import UserRequest
 
@@ -33,7 +33,8 @@ _REFUSED_HEADERS = (("Content-Type", "text/plain"),
 
 def _json_encoding(held):
     """The content coding of a 2xx JSON answer ("" when uncompressed), or
-    None for any other answer, an error the upstream raised included."""
+    None for any other answer, an error the upstream raised included.
+    """
     status = held.status
     if held.exc_info or status[0] != "2" or status.startswith(("204", "205")):
         return None
@@ -84,7 +85,8 @@ class ImageResponseFilter:
         """The upstream's answer to ``call``, a request already matched
         (the entry point matches once for both halves): rewritten when it
         is uncompressed 2xx JSON, refused when it must be and cannot be,
-        otherwise sent on untouched."""
+        otherwise sent on untouched.
+        """
         if self.settings.hide_locations:
             # Ask for a body the filter can read, so it can hide locations.
             environ.pop("HTTP_ACCEPT_ENCODING", None)
@@ -106,7 +108,8 @@ class ImageResponseFilter:
 
     def _learning(self, call, environ):
         """``learn(image_ids)`` for the images of ``call``'s answer, as the
-        user asked (the request as it reached the filter), or None."""
+        user asked (the request as it reached the filter), or None.
+        """
         if (self.lookup is None or call.shape is routes.Shape.LOCATIONS
                 or VIA in environ.get("HTTP_VIA", "")):
             return None

@@ -39,7 +39,8 @@ _LOCATIONS_KEY = b'"locations": '
 class _Read:
     """An upstream ``body`` and its ``document``; ``fast`` while orjson
     may write what the document becomes: it read the body, and every
-    value in the document is still one of the body's."""
+    value in the document is still one of the body's.
+    """
 
     __slots__ = ("body", "document", "fast")
 
@@ -53,7 +54,8 @@ class _Read:
 
 def _written(read, document):
     """``document`` (``read``'s, or a part of it) as bytes, and how they
-    write a ``locations`` key."""
+    write a ``locations`` key.
+    """
     if read.fast:
         new_body = json_codec.bytes_of(document)
         if new_body is not None:
@@ -64,7 +66,8 @@ def _written(read, document):
 def _ordered(read, settings, locations, requester):
     """``locations`` in strategy order; a strategy that answers with
     objects of its own leaves their writing to the standard library,
-    which refuses what it cannot write (orjson writes NaN as null)."""
+    which refuses what it cannot write (orjson writes NaN as null).
+    """
     ordered = settings.order(locations, requester)
     if read.fast and not _the_same_objects(ordered, locations):
         read.fast = False
@@ -101,7 +104,8 @@ def _serialised(document):
 def images_of(document, shape):
     """The images of a body of an image ``shape`` (``routes.Shape.IMAGE`` or
     ``IMAGES``); raises ``UnusableBody`` when they are not JSON objects
-    where Glance puts them."""
+    where Glance puts them.
+    """
     if shape is Shape.IMAGES:
         images = document.get("images") if isinstance(document, dict) else None
         if not isinstance(images, list):
@@ -116,7 +120,8 @@ def images_of(document, shape):
 
 def _checked(locations):
     """``locations``; raises ``UnusableBody`` unless they are a list of
-    objects with a string ``url``."""
+    objects with a string ``url``.
+    """
     if not isinstance(locations, list):
         raise UnusableBody("'locations' is not a list")
     for location in locations:
@@ -134,14 +139,16 @@ def _index_of(location, locations):
 
 def needs_locations(image):
     """True for an image that shows a ``direct_url`` but no ``locations``:
-    its best location must be learned elsewhere (``location_lookup``)."""
+    its best location must be learned elsewhere (``location_lookup``).
+    """
     return "locations" not in image and isinstance(image.get("direct_url"),
                                                    str)
 
 
 def _best_learned(image, learned, settings, requester):
     """Point ``direct_url`` at the best of the locations ``learned`` of
-    this image; True when it changed. Nothing else is shown."""
+    this image; True when it changed. Nothing else is shown.
+    """
     if not (needs_locations(image) and learned):
         return False
     try:
@@ -251,7 +258,8 @@ class _Handling(typing.NamedTuple):
     the strategy, ``unordered`` is what hide_locations sends when the
     strategy failed; both take the body ``read`` (``_Read``) and the
     shape, ``rewrite`` the settings, ``learn`` and the requester too, and
-    return the new body or None."""
+    return the new body or None.
+    """
 
     rewrite: typing.Callable
     unordered: typing.Callable

@@ -25,7 +25,8 @@ class Shape(enum.Enum):
 
 class ImageCall(enum.Enum):
     """A request the filter acts on, with the ``shape`` of its answer: None
-    for a download, whose body is image data, not JSON."""
+    for a download, whose body is image data, not JSON.
+    """
 
     SHOW = ("show", Shape.IMAGE)
     LIST = ("list", Shape.IMAGES)
@@ -72,7 +73,8 @@ _LOCATION_CHANGES = frozenset(((None, "PATCH"), (None, "DELETE"),
 def images_root(path_info):
     """The part of a v2 image ``path_info`` before ``/images`` (``/v2``, or
     "" below a ``/v2`` mount): an internal request for another image path
-    is built on it."""
+    is built on it.
+    """
     return path_info[:path_info.find("/images")]
 
 
@@ -87,7 +89,8 @@ def _member(environ):
 
 def location_change(environ):
     """The id of the image whose locations the request may change, or
-    None."""
+    None.
+    """
     image_id, tail = _member(environ)
     if image_id and (tail, environ.get("REQUEST_METHOD")) in _LOCATION_CHANGES:
         return image_id

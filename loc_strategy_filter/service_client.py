@@ -22,8 +22,8 @@ from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1 import loading as ks_loading
 from keystoneauth1 import token_endpoint
 
-from loc_strategy_filter import options
 from loc_strategy_filter.errors import ConfigurationError
+from loc_strategy_filter import options
 from loc_strategy_filter.stores.http import VIA
 
 LOG = logging.getLogger(__name__)
@@ -54,7 +54,8 @@ class ServiceClient:
     def get_locations(self, image_id):
         """``(status, body bytes)`` of ``GET /v2/images/{id}/locations``;
         raises keystoneauth1's or requests' errors when there is no answer.
-        Not logged by keystoneauth: the body holds every location URL."""
+        Not logged by keystoneauth: the body holds every location URL.
+        """
         response = self.adapter.get(
             f"/v2/images/{image_id}/locations", raise_exc=False,
             timeout=self.timeout, connect_retries=0, log=False,
@@ -64,7 +65,8 @@ class ServiceClient:
 
 def _check_static(auth, values):
     """``admin_token`` takes any values at load and fails on the first
-    request; its two are checked here instead."""
+    request; its two are checked here instead.
+    """
     if not isinstance(auth, token_endpoint.Token):
         return
     for name, value in (("endpoint", auth.endpoint or values.endpoint_override),
@@ -78,7 +80,8 @@ def _check_static(auth, values):
 def load(conf, timeout):
     """The ``ServiceClient`` of ``conf``'s auth group, or None when it sets
     no ``auth_type``; raises ``ServiceCredentialsError`` naming the option
-    when it cannot be loaded."""
+    when it cannot be loaded.
+    """
     group = options.AUTH_GROUP
     register(conf)
     try:

@@ -22,15 +22,16 @@ import os
 from oslo_config import cfg
 from oslo_config import types
 
-from loc_strategy_filter import failure_cache
 from loc_strategy_filter.errors import ConfigurationError
+from loc_strategy_filter import failure_cache
 from loc_strategy_filter import glance_config
 from loc_strategy_filter import options
 from loc_strategy_filter import redaction
+from loc_strategy_filter.requester import ANYONE
+from loc_strategy_filter.requester import requester_of
 from loc_strategy_filter import service_client
 from loc_strategy_filter import stores
 from loc_strategy_filter import strategies
-from loc_strategy_filter.requester import ANYONE, requester_of
 
 LOG = logging.getLogger(__name__)
 
@@ -40,7 +41,8 @@ PASTE_CONFIG_KEYS = ("oslo_config_project", "oslo_config_file",
 
 def _default(name):
     """The default of the filter option ``name``: settings built by hand
-    start where configured ones do, and the default lives in one place."""
+    start where configured ones do, and the default lives in one place.
+    """
     (opt,) = [opt for opt in options.FILTER_OPTS if opt.dest == name]
     return opt.default
 
@@ -175,7 +177,7 @@ def load_config(project=None, config_files=(), program=None, overrides=None):
     for path in config_files:
         if not os.path.isfile(path):
             raise ConfigurationError(f"oslo_config_file: {path!r} is not a readable "
-                              "file; allowed: paths of existing config files")
+                                     "file; allowed: paths of existing config files")
     index = _option_index()
     conf = cfg.ConfigOpts()
     register_options(conf)
@@ -189,7 +191,7 @@ def load_config(project=None, config_files=(), program=None, overrides=None):
     for name, value in (overrides or {}).items():
         if name not in index:
             raise ConfigurationError(f"Unknown option {name!r}; allowed: "
-                              f"{', '.join(sorted(index))}")
+                                     f"{', '.join(sorted(index))}")
         group, opt = index[name]
         try:
             conf.set_override(name, value,
@@ -213,7 +215,7 @@ def _value(conf, group, opt):
         return conf[group][opt.dest]
     except (cfg.ConfigFileValueError, ValueError) as exc:
         raise ConfigurationError(f"Invalid value for option [{group}] {opt.dest}: "
-                          f"{exc}; allowed: {_allowed_values(opt)}") from None
+                                 f"{exc}; allowed: {_allowed_values(opt)}") from None
 
 
 def _strategy_orderer(conf, strategy):
@@ -269,7 +271,8 @@ def from_config(conf):
 def _check_trusted_proxies(trusted_proxies, order):
     """Refuse a trusted proxy network holding one of the strategy's client
     networks: its clients would be taken for proxies, and the forwarding
-    header they write believed."""
+    header they write believed.
+    """
     for proxies in trusted_proxies or ():
         for clients in getattr(order, "client_networks", ()):
             if (proxies.version == clients.version
@@ -314,7 +317,7 @@ def _reader(conf, name, reader_class):
         return stores.build_reader(reader_class, **values)
     except ValueError as exc:  # InvalidReaderOption, or the reader's own
         raise ConfigurationError(_reader_error(conf, name, group, opts, exc)
-                          ) from None
+                                 ) from None
 
 
 def _reader_error(conf, name, group, opts, error):
@@ -332,7 +335,8 @@ def _reader_error(conf, name, group, opts, error):
 
 def _reader_value(conf, group, opt):
     """The option's value, or, where it is empty and ``_FROM_GLANCE`` says
-    so, what Glance's own configuration implies."""
+    so, what Glance's own configuration implies.
+    """
     value = _value(conf, group, opt)
     if value or (group, opt.dest) not in _FROM_GLANCE:
         return value
@@ -346,7 +350,7 @@ def _glance_file_dirs(conf):
         return ()
     except (cfg.ConfigFileValueError, ValueError) as exc:
         raise ConfigurationError(f"Invalid Glance file store configuration: {exc}"
-                          ) from None
+                                 ) from None
 
 
 #: The reader options that, left empty, default to what Glance's own

@@ -36,7 +36,8 @@ def _reraise(exc_info):
 def _after_headers(status, headers, exc_info=None):
     """``start_response`` once the answer is held: to the upstream, as if
     its headers were sent (PEP 3333), so an error it meets part way through
-    its body is raised, never sent as if it were the answer."""
+    its body is raised, never sent as if it were the answer.
+    """
     if exc_info is None:
         raise AssertionError("start_response called a second time "
                              "without exc_info")
@@ -82,7 +83,8 @@ class HeldResponse:
 
     def _pull_status(self):
         """For an application that calls start_response only when iterated:
-        take its body up to the chunk that follows the call."""
+        take its body up to the chunk that follows the call.
+        """
         self._rest = iter(self._app_iter)
         try:
             for chunk in self._rest:
@@ -113,7 +115,8 @@ class HeldResponse:
 
     def forward(self, start_response):
         """Send the response on as it is: streaming, unread (the upstream's
-        own iterable when nothing was taken from it)."""
+        own iterable when nothing was taken from it).
+        """
         self._onward = start_response
         self._server_write = start_response(self.status, self.headers,
                                             self.exc_info)

@@ -58,7 +58,8 @@ class UserRequest:
     def json_environ(self, path_info):
         """A fresh GET of ``path_info`` (the user's own prefix, as the
         request reached the filter) for an uncompressed JSON answer, as the
-        same user; nothing of the user's body, method or conditions."""
+        same user; nothing of the user's body, method or conditions.
+        """
         values = {key: value for key, value in self._values.items()
                   if key not in _DOWNLOAD_HEADERS}
         values["HTTP_ACCEPT"] = "application/json"

@@ -58,7 +58,8 @@ LOCATION_READERS = frozenset(("service", "admin"))
 
 def _routed_path(req):
     """The path as seen from the root: below a ``/v2`` mount every path is
-    one of the v2 API's, as in Glance's v2 router (no versions there)."""
+    one of the v2 API's, as in Glance's v2 router (no versions there).
+    """
     path = req.path_info or "/"
     if req.script_name.endswith("/v2"):
         return "/v2" + path
@@ -145,7 +146,8 @@ class StubImageAPI:
 
     def add_location(self, image_id, url, metadata=None):
         """Append a location, under the rules a PATCH follows (but allowed
-        whatever ``show_multiple_locations`` is)."""
+        whatever ``show_multiple_locations`` is).
+        """
         value = {"url": url, "metadata": {} if metadata is None else metadata}
         return self._patch(image_id, [patch.Change("add", ["locations", "-"],
                                                    value)])
@@ -230,7 +232,8 @@ class StubImageAPI:
 
     def _locations(self, req, image_id):
         """The location API (Glance 2.17+): every location, whatever the
-        show switches, to the callers the policy allows; 404 comes first."""
+        show switches, to the callers the policy allows; 404 comes first.
+        """
         record = self.catalog.get(image_id)
         if not _roles(req, self.service_token) & LOCATION_READERS:
             raise exc.HTTPForbidden(explanation="You are not authorized to "

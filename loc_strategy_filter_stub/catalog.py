@@ -42,7 +42,8 @@ class Catalog:
 
     def update(self, image_id, change):
         """Store ``change(copy of the record)``, which may raise; a copy of
-        what was stored is returned."""
+        what was stored is returned.
+        """
         with self._lock:
             record = change(copy.deepcopy(self._find(image_id)))
             self._images[image_id] = record
@@ -58,7 +59,8 @@ class Catalog:
 
     def page(self, limit, marker=None):
         """Copies of up to ``limit`` images after ``marker``, newest first
-        (ties by id, so pages never overlap), and whether more follow."""
+        (ties by id, so pages never overlap), and whether more follow.
+        """
         with self._lock:
             ordered = sorted(self._images.values(), key=_newest_first,
                              reverse=True)

@@ -46,7 +46,8 @@ def _open(url, data_dir):
 
 def preferred_first(locations, store):
     """Glance's ``?prefer=``: that store's locations first, the others
-    kept after them as fallback."""
+    kept after them as fallback.
+    """
     return sorted(locations,
                   key=lambda location: location["metadata"].get("store") != store)
 
@@ -72,7 +73,8 @@ def open_first(image, data_dir, prefer=None):
 
 def byte_range(header, size):
     """``(start, stop)`` for a single-range ``Range`` header (RFC 7233),
-    None to send everything, or UNSATISFIABLE."""
+    None to send everything, or UNSATISFIABLE.
+    """
     match = _RANGE.fullmatch(header or "")
     if match is None or size is None:
         return None  # absent, malformed, multi-range, or size unknown
@@ -91,7 +93,8 @@ def byte_range(header, size):
 
 class _Body:
     """``length`` bytes of a stream (all when None), in chunks; closing
-    the body closes the stream, whether or not it was iterated."""
+    the body closes the stream, whether or not it was iterated.
+    """
 
     def __init__(self, stream, length=None):
         self.stream = stream
@@ -123,7 +126,8 @@ def _skip(stream, count):
 
 def response(image, data_dir, request, multi_store=False):
     """The download response for ``image``: 200, 206, 416, 204, or 400 for
-    ``?prefer=`` without multi-store, as Glance answers."""
+    ``?prefer=`` without multi-store, as Glance answers.
+    """
     prefer = request.GET.get("prefer")
     if prefer is not None and not multi_store:
         return webob.Response(status=400, content_type="text/plain",

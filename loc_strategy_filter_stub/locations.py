@@ -36,7 +36,8 @@ def checked(value):
 
 def _scheme(url):
     """The URL's scheme; "" for a URL urllib cannot split (its error would
-    quote the netloc, credentials and all)."""
+    quote the netloc, credentials and all).
+    """
     try:
         return urllib.parse.urlsplit(url).scheme
     except ValueError:

@@ -50,7 +50,8 @@ def touches_locations(changes):
 
 def apply(image, changes):
     """Change ``image`` in place and return it. Give it a copy (as the
-    catalog does) so that a document failing half way changes nothing."""
+    catalog does) so that a document failing half way changes nothing.
+    """
     for change in changes:
         if change.path[0] == "locations":
             _change_locations(image, change)

@@ -1,7 +1,8 @@
 """The JSON backends the rewriter can run with, as a fixture: a test module
 that uses ``json_backend`` runs each of its tests once with orjson and
 once with the standard library's json (orjson switched off, as when it is
-not installed)."""
+not installed).
+"""
 
 import pytest
 

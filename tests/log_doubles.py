@@ -1,15 +1,18 @@
 """Test doubles for the log-redaction tests: a root handler that keeps
-every record formatted, and a server whose header block does not parse."""
+every record formatted, and a server whose header block does not parse.
+"""
 
 import contextlib
 import logging
 
-from tests.functional.mirrors import RawMirror, answer
+from tests.functional.mirrors import answer
+from tests.functional.mirrors import RawMirror
 
 
 class Capture(logging.Handler):
     """Every record, formatted (traceback included) as an operator's handler
-    would show it."""
+    would show it.
+    """
 
     def __init__(self):
         super().__init__(logging.DEBUG)
@@ -24,7 +27,8 @@ class Capture(logging.Handler):
 @contextlib.contextmanager
 def capturing_root():
     """A ``Capture`` on the root logger, which every logger propagates to,
-    at DEBUG."""
+    at DEBUG.
+    """
     root = logging.getLogger()
     handler, level = Capture(), root.level
     root.addHandler(handler)
@@ -38,7 +42,8 @@ def capturing_root():
 
 def colonless_header_server(body):
     """A mirror answering every request with ``body`` and a header line
-    without a colon, which urllib3 reports in a warning quoting the URL."""
+    without a colon, which urllib3 reports in a warning quoting the URL.
+    """
     return RawMirror(answer(["HTTP/1.1 200 OK", f"Content-Length: {len(body)}",
                              "this line has no colon", "Connection: close"],
                             body))

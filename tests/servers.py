@@ -28,7 +28,8 @@ POLL_INTERVAL = 0.05
 
 class _Loopback:
     """A server on a free port of ``host``, quiet about clients hanging up:
-    a reader may close the connection once it has the bytes it wanted."""
+    a reader may close the connection once it has the bytes it wanted.
+    """
 
     daemon_threads = True
     request_queue_size = 16
@@ -89,7 +90,8 @@ class Running:
 
     def stop(self):
         """Stop serving and close the port: connections are then refused.
-        Stopping twice is stopping once."""
+        Stopping twice is stopping once.
+        """
         if self._stopped:
             return
         self._stopped = True
@@ -114,7 +116,8 @@ def http_server(handler_class, host="127.0.0.1"):
 def wsgi_server(app, host="127.0.0.1", handler_class=QuietWSGIHandler,
                 threaded=True):
     """Serve the WSGI ``app`` with wsgiref; with ``threaded=False`` one
-    request at a time, each finished (logged too) before a stop returns."""
+    request at a time, each finished (logged too) before a stop returns.
+    """
     server_class = _WSGIServer if threaded else _SerialWSGIServer
     server = server_class(host, handler_class)
     server.set_app(app)
@@ -123,7 +126,8 @@ def wsgi_server(app, host="127.0.0.1", handler_class=QuietWSGIHandler,
 
 def raw_server(answer, host="127.0.0.1"):
     """Call ``answer(connection)`` for every connection; it is closed once
-    ``answer`` returns."""
+    ``answer`` returns.
+    """
     class Handler(socketserver.BaseRequestHandler):
         def handle(self):
             answer(self.request)

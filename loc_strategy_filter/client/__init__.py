@@ -21,8 +21,6 @@ lately last. Every error is a ``errors.LocationStrategyError``.
 
 import logging
 
-from loc_strategy_filter import errors
-from loc_strategy_filter import settings as settings_mod
 from loc_strategy_filter.client import address
 from loc_strategy_filter.client.destinations import destination
 from loc_strategy_filter.client.image_api import ImageAPI
@@ -33,8 +31,10 @@ from loc_strategy_filter.download import candidates
 from loc_strategy_filter.download.failover import FailoverStream
 from loc_strategy_filter.download.failures import FailureMemory
 from loc_strategy_filter.download.record import RecordedBytes
+from loc_strategy_filter import errors
 from loc_strategy_filter.locations import shown_locations
 from loc_strategy_filter import requester as requester_mod
+from loc_strategy_filter import settings as settings_mod
 from loc_strategy_filter.stores import ReadFailed
 
 __all__ = ["Client", "ImageStream", "Served"]
@@ -78,14 +78,16 @@ class Client:
 
     def image(self, image):
         """``image`` as a dict in Glance's field names; an image ID is
-        fetched from the image API."""
+        fetched from the image API.
+        """
         if isinstance(image, str):
             return self._api("an image ID").record(image)
         return record_of(image)
 
     def ordered(self, image, client_address=None):
         """The image's locations (as it shows them: ``locations``, else
-        ``direct_url``) in strategy order, for ``client_address``."""
+        ``direct_url``) in strategy order, for ``client_address``.
+        """
         return self.settings.order(shown_locations(self.image(image)),
                                    requester=self.requester(client_address))
 
@@ -95,7 +97,8 @@ class Client:
 
     def requester(self, client_address=None):
         """Who the locations are ordered for: ``client_address``, else the
-        client's, else this host as the image API sees it."""
+        client's, else this host as the image API sees it.
+        """
         if client_address is not None:
             return _requester(client_address)
         if self._requester is None:
@@ -210,7 +213,8 @@ class Client:
 
 def _recorded(record, settings):
     """What the bytes of the image ``record`` must be; ``NoImageData``
-    when it has none to read."""
+    when it has none to read.
+    """
     status = record.get("status")
     recorded = RecordedBytes.of(record, settings.verify_checksums)
     if not isinstance(record.get("id"), str):

@@ -23,7 +23,8 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 
 def host_and_port(url):
     """The host and port the http(s) ``url`` reaches; raises
-    ``ValueError``."""
+    ``ValueError``.
+    """
     parts = urllib.parse.urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
@@ -37,7 +38,8 @@ def local_address_towards(url):
     """The local IP address (a string) this host uses to reach the host of
     the http(s) ``url``; None when it cannot be found (a malformed URL, a
     host that does not resolve, no route), said in an info log line.
-    Nothing is sent."""
+    Nothing is sent.
+    """
     try:
         host, port = host_and_port(url)
         found = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
@@ -66,7 +68,8 @@ def requester_for(address=None, endpoint=None):
     """The ``Requester`` to order for, and whence its address (for the
     user): ``address`` (an ``ipaddress`` address) when given, else the local
     address towards ``endpoint`` when one is given and found, else nobody
-    known."""
+    known.
+    """
     if address is not None:
         return requester.Requester.at(address), "given"
     if endpoint is None:
@@ -80,7 +83,8 @@ def requester_for(address=None, endpoint=None):
 
 def shown(url):
     """``url``'s host and port, what the address was found towards: no
-    path, no credentials."""
+    path, no credentials.
+    """
     try:
         host, port = host_and_port(url)
     except ValueError:

@@ -21,7 +21,8 @@ CHUNK_SIZE = 1 << 20
 
 def _library_errors():
     """The exceptions openstacksdk's calls raise (imported late: the
-    ``client`` extra is optional)."""
+    ``client`` extra is optional).
+    """
     from keystoneauth1 import exceptions as auth_errors
     import openstack.exceptions
     import requests
@@ -31,7 +32,8 @@ def _library_errors():
 
 class ImageAPI:
     """The image API of ``connection`` (an ``openstack.connection
-    .Connection``)."""
+    .Connection``).
+    """
 
     def __init__(self, connection, chunk_size=CHUNK_SIZE):
         self._errors = _library_errors()
@@ -75,7 +77,8 @@ class ImageAPI:
 
     def source(self, image_id, size, start=0, stop=None):
         """Bytes ``start`` up to ``stop`` (None: the end) of the
-        ``size``-byte image, as a ``stores.Source``."""
+        ``size``-byte image, as a ``stores.Source``.
+        """
         return _ImageAPIBytes(self._proxy, self._errors, self._chunk_size,
                               image_id, size, start,
                               size if stop is None else stop)

@@ -9,7 +9,8 @@ same dict, so one rule (``download.candidates``) reads them.
 
 def record_of(image):
     """``image`` (a dict, or an openstacksdk ``Image``) as a new dict in
-    Glance's field names, without the fields that are None."""
+    Glance's field names, without the fields that are None.
+    """
     if isinstance(image, dict):
         fields = dict(image)
     elif callable(getattr(image, "to_dict", None)):

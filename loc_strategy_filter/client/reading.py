@@ -1,6 +1,7 @@
 """An image's bytes as the client reads them: from its locations, failing
 over, then from the image API at the byte they reached, verified; and who
-sent them."""
+sent them.
+"""
 
 import dataclasses
 from typing import Optional
@@ -31,7 +32,8 @@ class Served:
     def __str__(self):
         """``location 0 (http store, http://mirror/x)``, ``... up to byte
         1024, then the image API from byte 1024``, or ``the image API``;
-        URLs redacted."""
+        URLs redacted.
+        """
         if self.location is None:
             return "the image API"
         said = describe(self.index, self.location)
@@ -45,12 +47,14 @@ class ImageStream:
     """An image's verified bytes, in chunks: iterate once, then ``served``
     says who sent them. The last chunk comes only once the size and
     checksums match; wrong bytes raise ``VerificationFailed`` instead. A
-    context manager: leaving it closes the connections and files."""
+    context manager: leaving it closes the connections and files.
+    """
 
     def __init__(self, recorded, located=None, image_api=None):
         """Bytes from ``located`` (a ``FailoverStream`` already opened, with
         the image API as its continuation or not), else from ``image_api``
-        (an open source of the whole image)."""
+        (an open source of the whole image).
+        """
         self._recorded = recorded
         self._located = located
         self._image_api = image_api

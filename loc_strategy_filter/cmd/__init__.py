@@ -1,15 +1,16 @@
 """The ``loc-strategy-filter`` command: ``serve``, ``order`` and
-``download``."""
+``download``.
+"""
 
 import argparse
 import logging
 import sys
 
-from loc_strategy_filter.errors import ConfigurationError
 from loc_strategy_filter.cmd import download
 from loc_strategy_filter.cmd import order
 from loc_strategy_filter.cmd import serve
 from loc_strategy_filter.cmd.strategy_args import add_strategy_arguments
+from loc_strategy_filter.errors import ConfigurationError
 
 
 def build_parser():

@@ -1,6 +1,7 @@
 """The commands' arguments that name a client address or the image API's
 endpoint, refused naming the value (the finding is
-``client.address``'s)."""
+``client.address``'s).
+"""
 
 import argparse
 

@@ -47,7 +47,8 @@ def add_arguments(parser):
 def _image_api_from_environment():
     """The image endpoint the environment names, as glanceclient
     (``OS_IMAGE_URL``) and openstacksdk without auth (``OS_ENDPOINT``)
-    read it; None when it names none, or one that is not a URL."""
+    read it; None when it names none, or one that is not a URL.
+    """
     for name in ("OS_IMAGE_URL", "OS_ENDPOINT"):
         value = os.environ.get(name)
         if value:
@@ -60,7 +61,8 @@ def _image_api_from_environment():
 
 def _image_in(document):
     """The image document; a list is read as the ``locations`` of an
-    image."""
+    image.
+    """
     if isinstance(document, list) and all(isinstance(location, dict)
                                           for location in document):
         document = {"locations": document}

@@ -21,7 +21,8 @@ def _size(count):
 
 class Progress:
     """Bytes written, percent and rate, on ``stream``: the ``progress``
-    callback of ``Client.download``."""
+    callback of ``Client.download``.
+    """
 
     def __init__(self, stream, clock=time.monotonic):
         self._stream = stream

@@ -45,7 +45,8 @@ class _ThreadingWSGIServer(socketserver.ThreadingMixIn,
 
 class _RequestHandler(simple_server.WSGIRequestHandler):
     """Access log lines without query strings or userinfo: a location may
-    point back at this server with a signature in its query."""
+    point back at this server with a signature in its query.
+    """
 
     def log_message(self, format, *args):
         super().log_message("%s", redact_text(format % args))

@@ -16,7 +16,8 @@ _AGREEING = (200, 206)
 @dataclasses.dataclass(frozen=True)
 class AuthorisedWindow:
     """What the upstream agreed to send; made by ``authorised_window``
-    alone, as serving takes nothing else."""
+    alone, as serving takes nothing else.
+    """
 
     status: str
     byte_range: ranges.ByteRange

@@ -12,7 +12,8 @@ class _FileBody:
     """``read`` stops at ``length``, and raises if the file ends before;
     ``fileno`` exists only for a whole image, as a server could sendfile
     past the end of a range. (Past ``fileno``, a file truncated while it is
-    sent is the server's to notice.)"""
+    sent is the server's to notice.)
+    """
 
     def __init__(self, source, length, whole):
         self._source = source

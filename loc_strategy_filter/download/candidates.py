@@ -5,7 +5,8 @@ and the client. An image not ``active`` has none: the API decides on those.
 import dataclasses
 
 from loc_strategy_filter.locations import shown_locations
-from loc_strategy_filter.stores import Reader, reader_for
+from loc_strategy_filter.stores import Reader
+from loc_strategy_filter.stores import reader_for
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,7 +34,8 @@ def ranked(image, order):
 
 def deprioritised(ranking, recalled):
     """``ranking`` as ``recalled.deprioritised`` (``failures.Recalled``)
-    orders it."""
+    orders it.
+    """
     index_of = {id(location): index for index, location in ranking}
     kept = recalled.deprioritised([location for _, location in ranking])
     return [(index_of[id(location)], location) for location in kept]

@@ -1,15 +1,16 @@
 """The upstream's continuation of a download whose locations all broke."""
 
 from loc_strategy_filter.download import ranges
-from loc_strategy_filter.stores import ReadFailed
 from loc_strategy_filter.stores.http import identity_coded
+from loc_strategy_filter.stores import ReadFailed
 from loc_strategy_filter.upstream import HeldResponse
 
 
 class UpstreamContinuation:
     """Bytes ``offset`` up to ``stop`` of ``window``, asked of the upstream
     again. Only a 206 of exactly those bytes, not content-coded, is read
-    (else ``ReadFailed``): anything else could splice other bytes in."""
+    (else ``ReadFailed``): anything else could splice other bytes in.
+    """
 
     file_object = None
 

@@ -13,9 +13,12 @@ from loc_strategy_filter.download.failures import FailureMemory
 from loc_strategy_filter.errors import LocationsExhausted
 from loc_strategy_filter.errors import NoReadableLocation
 from loc_strategy_filter.errors import VerificationFailed
-from loc_strategy_filter.locations import describe, store_type_of
+from loc_strategy_filter.locations import describe
+from loc_strategy_filter.locations import store_type_of
 from loc_strategy_filter.redaction import redact_url
-from loc_strategy_filter.stores import ReadFailed, ReadRefused, WrongObject
+from loc_strategy_filter.stores import ReadFailed
+from loc_strategy_filter.stores import ReadRefused
+from loc_strategy_filter.stores import WrongObject
 
 LOG = logging.getLogger(__name__)
 
@@ -30,7 +33,8 @@ class FailoverStream:
     ``recorded`` describes, from the first of ``candidates`` that serves,
     then once ``continuation(offset, stop)``. ``recalled`` (a
     ``failures.Recalled`` of ``recorded``) says which failed lately, and
-    takes the failures of this stream."""
+    takes the failures of this stream.
+    """
 
     def __init__(self, candidates, recorded, start=0, stop=None, *,
                  image_id, recalled=None, continuation=None):
@@ -183,7 +187,7 @@ class FailoverStream:
                 LOG.error("Image %s: no location left to read bytes %d to %d",
                           self._image_id, position, self._stop)
                 raise LocationsExhausted(f"image {self._image_id}: every location "
-                                   f"failed before byte {self._stop}")
+                                         f"failed before byte {self._stop}")
 
     def _sent_too_much(self, position):
         self._failed(self._reading, position,
@@ -212,7 +216,8 @@ class FailoverStream:
 
     def _log_served(self):
         """At INFO when something failed over; the plain case at DEBUG, as
-        it is every download's (Glance's log formatter is not cheap)."""
+        it is every download's (Glance's log formatter is not cheap).
+        """
         if self._continued_from is not None:
             LOG.info("Image %s: bytes %d to %d served by location(s) %s, "
                      "then from byte %d by the upstream, after %d "

@@ -34,7 +34,8 @@ class FailureMemory:
 
     def failed(self, url, recorded=None):
         """Reading ``url`` failed (for every image) or, given ``recorded``,
-        its bytes were not those (for that image only)."""
+        its bytes were not those (for that image only).
+        """
         key = key_of(url, recorded)
         with self._lock:
             now = self._clock()
@@ -82,7 +83,8 @@ class FailureMemory:
 
 def key_of(url, recorded=None):
     """The key of a failed read of ``url``, or of its bytes not being
-    ``recorded``'s."""
+    ``recorded``'s.
+    """
     return _key(url, None if recorded is None else recorded.parts())
 
 
@@ -95,7 +97,8 @@ def _key(url, record_parts):
 class Recalled:
     """What a memory knew of some locations when one download asked, and
     what failed since in that download: a download looks its candidates up
-    once (one round trip where the memory is shared)."""
+    once (one round trip where the memory is shared).
+    """
 
     def __init__(self, memory, recorded, failures):
         self._memory = memory
@@ -111,7 +114,8 @@ class Recalled:
 
     def deprioritised(self, locations):
         """A new list, order kept: URLs that failed lately go last, and those
-        whose bytes were not the record's lately are left out."""
+        whose bytes were not the record's lately are left out.
+        """
         failures = [self.failure_of(url_of(location))
                     for location in locations]
         return ([loc for loc, failure in zip(locations, failures)

@@ -10,28 +10,32 @@ server's file wrapper for sendfile while it is unchanged (``verified_files``).
 import dataclasses
 import functools
 import logging
-import urllib.parse
 from typing import Optional
+import urllib.parse
 
-from loc_strategy_filter.download import authorisation, body
-from loc_strategy_filter.download.candidates import (
-    deprioritised, ranked, readable)
+from loc_strategy_filter.download import authorisation
+from loc_strategy_filter.download import body
+from loc_strategy_filter.download.candidates import deprioritised
+from loc_strategy_filter.download.candidates import ranked
+from loc_strategy_filter.download.candidates import readable
 from loc_strategy_filter.download.continuation import UpstreamContinuation
 from loc_strategy_filter.download.failover import (
     FailoverStream)
-from loc_strategy_filter.errors import NoReadableLocation
 from loc_strategy_filter.download.failures import FailureMemory
+from loc_strategy_filter.download.record import fetch_image
+from loc_strategy_filter.download.record import RecordedBytes
 from loc_strategy_filter.download.shared_failures import SharedFailureMemory
-from loc_strategy_filter.download.record import RecordedBytes, fetch_image
-from loc_strategy_filter.user_request import UserRequest
 from loc_strategy_filter.download.verified_files import VerifiedFiles
 from loc_strategy_filter.download.verify import Verified
+from loc_strategy_filter.errors import NoReadableLocation
 from loc_strategy_filter.expiring import ExpiringCache
 from loc_strategy_filter.locations import store_of
 from loc_strategy_filter.rewrite import needs_locations
 from loc_strategy_filter.stores.http import VIA
-from loc_strategy_filter.upstream import (
-    FRAMING_HEADERS, HeldResponse, without_headers)
+from loc_strategy_filter.upstream import FRAMING_HEADERS
+from loc_strategy_filter.upstream import HeldResponse
+from loc_strategy_filter.upstream import without_headers
+from loc_strategy_filter.user_request import UserRequest
 
 LOG = logging.getLogger(__name__)
 
@@ -62,7 +66,8 @@ class Serve:
 @dataclasses.dataclass(frozen=True)
 class _Record:
     """The record, ranked once: ``ranking``, then ``tried`` after what
-    ``recalled`` (a ``failures.Recalled``) knows of failures."""
+    ``recalled`` (a ``failures.Recalled``) knows of failures.
+    """
 
     image: dict
     recorded: Optional[RecordedBytes]
@@ -75,7 +80,8 @@ class DownloadFilter:
     """A WSGI filter of image downloads. It matches nothing itself: the
     middleware's routes choose what reaches it. A record that shows
     ``direct_url`` but no ``locations`` has them learned by ``lookup`` (a
-    ``location_lookup.LocationLookup``, or None)."""
+    ``location_lookup.LocationLookup``, or None).
+    """
 
     def __init__(self, application, settings, lookup=None):
         self.application = application
@@ -264,7 +270,8 @@ class DownloadFilter:
 
     def _verified(self, plan, stream, source):
         """``stream`` matched ``plan``'s record: its file, if it read one
-        alone, goes out by sendfile from now on."""
+        alone, goes out by sendfile from now on.
+        """
         if not stream.single_source or source.file_object is None:
             return
         try:

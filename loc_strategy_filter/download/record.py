@@ -1,5 +1,6 @@
 """An image's record, fetched as the user, and what it says its bytes are
-(``RecordedBytes``, for candidates, failures, verification and client)."""
+(``RecordedBytes``, for candidates, failures, verification and client).
+"""
 
 import dataclasses
 import functools
@@ -32,7 +33,8 @@ class RecordedBytes:
     def of(cls, image, verification="strongest"):
         """What ``verification`` (a ``verify_checksums`` value) checks of
         ``image``, or None. A wrongly typed field says nothing: the record
-        may be any JSON."""
+        may be any JSON.
+        """
         verification = _VERIFICATION(verification)  # a boolean, as before
         size = image.get("size")
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
@@ -68,7 +70,8 @@ def _text(value):
 
 def fetch_image(application, user_request):
     """The record the upstream shows this user, or None; a 5xx or a
-    non-image warns, so an operator sees why the strategy is not followed."""
+    non-image warns, so an operator sees why the strategy is not followed.
+    """
     environ = user_request.record_environ()
     path = environ["PATH_INFO"]
     held = HeldResponse(application, environ)

@@ -17,14 +17,16 @@ import logging
 import threading
 import time
 
-from loc_strategy_filter.download.failures import FailureMemory, key_of
+from loc_strategy_filter.download.failures import FailureMemory
+from loc_strategy_filter.download.failures import key_of
 
 LOG = logging.getLogger(__name__)
 
 
 class SharedFailureMemory(FailureMemory):
     """A ``FailureMemory`` that also keeps its failures in ``cache``
-    (a ``failure_cache.SharedCache``) for the ``ttl_seconds``."""
+    (a ``failure_cache.SharedCache``) for the ``ttl_seconds``.
+    """
 
     def __init__(self, ttl_seconds, cache, clock=time.monotonic):
         super().__init__(ttl_seconds, clock=clock)
@@ -61,7 +63,8 @@ class SharedFailureMemory(FailureMemory):
 
     def _usable(self):
         """Whether requests may use the cache; when it has been out for
-        ``retry_seconds``, starts the probe that brings it back."""
+        ``retry_seconds``, starts the probe that brings it back.
+        """
         with self._health_lock:
             if self._unusable_until is None:
                 return True

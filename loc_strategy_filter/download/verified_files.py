@@ -33,7 +33,8 @@ class VerifiedFiles:
     def sendable(self, source, recorded, whole):
         """Whether ``source``'s file may go out unread: a range (no digest
         can check it, streamed or not), a record with nothing to check but
-        the size (checked at open), or a file verified against it."""
+        the size (checked at open), or a file verified against it.
+        """
         if not whole or not _checks_digests(recorded):
             return True
         identity = getattr(source, "identity", None)

@@ -72,7 +72,8 @@ class Verifier:
 
     def check(self):
         """Raises ``VerificationFailed`` unless the body so far is the image
-        (or what stopped a digest thread)."""
+        (or what stopped a digest thread).
+        """
         self._settle()
         if self.received != self._expected_size:
             raise VerificationFailed(
@@ -82,7 +83,7 @@ class Verifier:
             actual = digest.hexdigest()
             if actual != expected:
                 raise VerificationFailed(f"{what} mismatch: expected {expected}, "
-                                     f"computed {actual}")
+                                         f"computed {actual}")
 
     def close(self):
         """Stop hashing: what the digests come to is no longer wanted."""
@@ -223,7 +224,8 @@ class _DigestThread:
 class Verified:
     """A WSGI body whose last chunk waits for the size and digests to match,
     so a wrong image arrives short; ``on_mismatch`` hears a mismatch first,
-    ``on_verified`` (no arguments) hears once that the image is whole."""
+    ``on_verified`` (no arguments) hears once that the image is whole.
+    """
 
     def __init__(self, chunks, recorded, on_mismatch=None, on_verified=None):
         self._chunks = chunks

@@ -18,11 +18,15 @@ from importlib import metadata
 
 from oslo_config import cfg
 
-from loc_strategy_filter import redaction
 from loc_strategy_filter.locations import scheme_of
-from loc_strategy_filter.stores.base import (
-    CHUNK_SIZE, InvalidReaderOption, ReadFailed, Reader, ReadRefused, Source,
-    WrongObject)
+from loc_strategy_filter import redaction
+from loc_strategy_filter.stores.base import CHUNK_SIZE
+from loc_strategy_filter.stores.base import InvalidReaderOption
+from loc_strategy_filter.stores.base import Reader
+from loc_strategy_filter.stores.base import ReadFailed
+from loc_strategy_filter.stores.base import ReadRefused
+from loc_strategy_filter.stores.base import Source
+from loc_strategy_filter.stores.base import WrongObject
 
 ENTRY_POINT_GROUP = "loc_strategy_filter.readers"
 
@@ -59,7 +63,8 @@ def _checked(entry_point):
 
 def build_reader(reader_class, **values):
     """``reader_class`` built from its options' ``values``; an option not in
-    them is at its default, which lives in the option alone."""
+    them is at its default, which lives in the option alone.
+    """
     for opt in reader_class.OPTIONS:
         if opt.dest not in values:
             values[opt.dest] = (None if opt.default is None

@@ -7,7 +7,11 @@ checks its options' values there, and must refuse, without any I/O, every
 location the operator did not allow.
 """
 
-from typing import BinaryIO, ClassVar, Iterator, Optional, Protocol
+from typing import BinaryIO
+from typing import ClassVar
+from typing import Iterator
+from typing import Optional
+from typing import Protocol
 
 from loc_strategy_filter.errors import ConfigurationError
 from loc_strategy_filter.errors import LocationStrategyError
@@ -29,7 +33,8 @@ class WrongObject(ReadFailed):
     """The location holds an object of another size than the bytes asked
     for: a fact about the image's record and the location together, so that
     one image's wrong size never counts against a location other images
-    share."""
+    share.
+    """
 
 
 class InvalidReaderOption(ConfigurationError):
@@ -92,7 +97,8 @@ class Reader(Protocol):
 
     def allows(self, url: str) -> bool:
         """Whether the allow-lists admit ``url``; decided without any I/O,
-        so that it can be asked before the upstream has authorised."""
+        so that it can be asked before the upstream has authorised.
+        """
 
     def open(self, url: str, start: int = 0,
              stop: Optional[int] = None) -> Source:

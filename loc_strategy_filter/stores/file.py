@@ -23,8 +23,11 @@ import stat
 from oslo_config import cfg
 
 from loc_strategy_filter.redaction import redact_url
-from loc_strategy_filter.stores.base import (
-    CHUNK_SIZE, InvalidReaderOption, ReadFailed, ReadRefused, WrongObject)
+from loc_strategy_filter.stores.base import CHUNK_SIZE
+from loc_strategy_filter.stores.base import InvalidReaderOption
+from loc_strategy_filter.stores.base import ReadFailed
+from loc_strategy_filter.stores.base import ReadRefused
+from loc_strategy_filter.stores.base import WrongObject
 
 _UNFAITHFUL = set("?#;")
 _NO_FOLLOW = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -111,10 +114,10 @@ Security note:
             raise ReadRefused(f"{redact_url(url)}: not a regular file")
         return root, os.path.relpath(real, root)
 
-
     def _root_of(self, url):
         """The allowed root holding ``url``'s real path (or None), and the
-        real path."""
+        real path.
+        """
         real = os.path.realpath(_path_of(url))
         root = next((r for r in self._roots
                      if os.path.commonpath([r, real]) == r), None)

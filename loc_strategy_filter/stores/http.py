@@ -41,17 +41,21 @@ import typing
 import urllib.parse
 import weakref
 
-import urllib3
 from oslo_config import cfg
-from urllib3.connection import HTTPConnection, HTTPSConnection
+import urllib3
+from urllib3.connection import HTTPConnection
+from urllib3.connection import HTTPSConnection
 from urllib3.util.response import assert_header_parsing
 
 from loc_strategy_filter.redaction import redact_url
-from loc_strategy_filter.stores.base import (
-    InvalidReaderOption, ReadFailed, ReadRefused, WrongObject)
+from loc_strategy_filter.stores.base import InvalidReaderOption
+from loc_strategy_filter.stores.base import ReadFailed
+from loc_strategy_filter.stores.base import ReadRefused
+from loc_strategy_filter.stores.base import WrongObject
 from loc_strategy_filter.stores.deadline import Deadline
-from loc_strategy_filter.stores.hosts import (
-    HostAllowList, canonical_host, split_host_port)
+from loc_strategy_filter.stores.hosts import canonical_host
+from loc_strategy_filter.stores.hosts import HostAllowList
+from loc_strategy_filter.stores.hosts import split_host_port
 
 LOG = logging.getLogger(__name__)
 
@@ -505,7 +509,8 @@ class HttpSource:
 
 def identity_coded(content_encoding):
     """Whether a ``Content-Encoding`` value (repeated headers joined with
-    commas) leaves the bytes as they are."""
+    commas) leaves the bytes as they are.
+    """
     return all(coding.strip().lower() in ("", "identity")
                for coding in content_encoding.split(","))
 
@@ -513,7 +518,8 @@ def identity_coded(content_encoding):
 def _described(error):
     """``error``, or what it is when its text would quote the answer: a
     malformed status line or header block may echo the request back,
-    its ``Authorization`` header and all."""
+    its ``Authorization`` header and all.
+    """
     causes = (error, *(arg for arg in getattr(error, "args", ())
                        if isinstance(arg, BaseException)))
     for cause in causes:

@@ -10,9 +10,11 @@ import functools
 from importlib import metadata
 
 from loc_strategy_filter.requester import Requester
-from loc_strategy_filter.strategies.base import (
-    InvalidOptionError, StrategiesNotInstalledError, Strategy, StrategyError,
-    UnknownStrategyError)
+from loc_strategy_filter.strategies.base import InvalidOptionError
+from loc_strategy_filter.strategies.base import StrategiesNotInstalledError
+from loc_strategy_filter.strategies.base import Strategy
+from loc_strategy_filter.strategies.base import StrategyError
+from loc_strategy_filter.strategies.base import UnknownStrategyError
 
 ENTRY_POINT_GROUP = "loc_strategy_filter.strategies"
 DEFAULT_STRATEGY = "location_order"

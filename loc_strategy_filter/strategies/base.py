@@ -9,10 +9,12 @@ that declares ``sees_requester`` gets the ``requester.Requester`` too.
 
 import dataclasses
 import functools
-from typing import Callable, Sequence
+from typing import Callable
+from typing import Sequence
 
 from loc_strategy_filter.errors import ConfigurationError
-from loc_strategy_filter.requester import ANYONE, Requester
+from loc_strategy_filter.requester import ANYONE
+from loc_strategy_filter.requester import Requester
 
 Locations = Sequence[dict]
 #: What ``Strategy.orderer`` returns, for every strategy alike:
@@ -37,7 +39,8 @@ class UnknownStrategyError(StrategyError):
 
 class StrategiesNotInstalledError(StrategyError):
     """None of this package's own strategies is registered: its entry points
-    are not installed, as when it runs from a source tree."""
+    are not installed, as when it runs from a source tree.
+    """
 
     def __init__(self, name):
         self.name = name
@@ -140,7 +143,8 @@ def stable_partition(rank_of):
 
 def ranker(key_of, preference):
     """``rank_of`` for ``stable_partition``: the position of a location's key
-    in ``preference``, and after all of them for keys not listed."""
+    in ``preference``, and after all of them for keys not listed.
+    """
     ranks = {key: rank for rank, key in enumerate(preference)}
     last = len(ranks)
 

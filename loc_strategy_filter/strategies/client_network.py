@@ -14,10 +14,16 @@ import re
 
 from oslo_config import cfg
 
-from loc_strategy_filter.locations import (
-    STORE_TYPE_NAMES, store_id_of, store_type_named, store_type_of, url_of)
-from loc_strategy_filter.strategies.base import (
-    InvalidOptionError, Strategy, preference_list, ranker, stable_partition)
+from loc_strategy_filter.locations import store_id_of
+from loc_strategy_filter.locations import store_type_named
+from loc_strategy_filter.locations import STORE_TYPE_NAMES
+from loc_strategy_filter.locations import store_type_of
+from loc_strategy_filter.locations import url_of
+from loc_strategy_filter.strategies.base import InvalidOptionError
+from loc_strategy_filter.strategies.base import preference_list
+from loc_strategy_filter.strategies.base import ranker
+from loc_strategy_filter.strategies.base import stable_partition
+from loc_strategy_filter.strategies.base import Strategy
 
 PREFER_BY = ("store_id", "store_type")
 
@@ -136,7 +142,8 @@ def _names(option, value, canonical):
 
 def _network(entry, text):
     """The network ``text`` spells, its IPv6 scope dropped (it cannot
-    change which addresses are inside)."""
+    change which addresses are inside).
+    """
     try:
         network = ipaddress.ip_network(text.strip())
     except ValueError:

@@ -7,8 +7,10 @@ For multi-store deployments, where each location names its store in
 from oslo_config import cfg
 
 from loc_strategy_filter.locations import store_id_of
-from loc_strategy_filter.strategies.base import (
-    Strategy, preference_list, ranker, stable_partition)
+from loc_strategy_filter.strategies.base import preference_list
+from loc_strategy_filter.strategies.base import ranker
+from loc_strategy_filter.strategies.base import stable_partition
+from loc_strategy_filter.strategies.base import Strategy
 
 OPTIONS = (
     cfg.ListOpt(

@@ -2,10 +2,14 @@
 
 from oslo_config import cfg
 
-from loc_strategy_filter.locations import (
-    STORE_TYPE_NAMES, STORE_TYPE_SCHEMES, scheme_of_location, store_type_named)
-from loc_strategy_filter.strategies.base import (
-    InvalidOptionError, Strategy, preference_list, stable_partition)
+from loc_strategy_filter.locations import scheme_of_location
+from loc_strategy_filter.locations import store_type_named
+from loc_strategy_filter.locations import STORE_TYPE_NAMES
+from loc_strategy_filter.locations import STORE_TYPE_SCHEMES
+from loc_strategy_filter.strategies.base import InvalidOptionError
+from loc_strategy_filter.strategies.base import preference_list
+from loc_strategy_filter.strategies.base import stable_partition
+from loc_strategy_filter.strategies.base import Strategy
 
 _KNOWN_NAMES = ", ".join(STORE_TYPE_NAMES)
 

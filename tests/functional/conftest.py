@@ -1,9 +1,10 @@
 import os
 
-import pytest
 from paste import deploy
+import pytest
 import webob
 
+from loc_strategy_filter_stub import StubImageAPI
 from tests.functional import mirrors
 from tests.functional.stub_api import ImageAPI
 
@@ -81,3 +82,9 @@ def api(data_dir, monkeypatch):
     monkeypatch.setenv("OS_ENDPOINT", served.url)
     yield served
     served.stop()
+
+
+@pytest.fixture
+def stub(tmp_path):
+    return StubImageAPI(data_dir=str(tmp_path), show_multiple_locations=True,
+                        show_image_direct_url=True)

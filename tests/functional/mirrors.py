@@ -128,7 +128,8 @@ class RawMirror:
 
 def answer(head, body=b""):
     """A ``RawMirror`` script sending ``head`` (lines, CRLF added) and
-    ``body``."""
+    ``body``.
+    """
     def script(connection):
         connection.sendall("".join(f"{line}\r\n" for line in head).encode()
                            + b"\r\n" + body)
@@ -137,7 +138,8 @@ def answer(head, body=b""):
 
 def dribble(head, body=b"", step=5, pause=0.02):
     """A ``RawMirror`` script sending ``head`` then ``body``, ``step`` bytes
-    at a time: each well within any read timeout, the whole never done."""
+    at a time: each well within any read timeout, the whole never done.
+    """
     def script(connection):
         data = head + body
         for offset in range(0, len(data), step):

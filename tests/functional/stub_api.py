@@ -1,6 +1,7 @@
 """The stub image API served on a real loopback server, for the consumer's
 tools (the library, the commands) reached through openstacksdk without
-authentication."""
+authentication.
+"""
 
 import functools
 import os
@@ -16,7 +17,8 @@ class ImageAPI:
     """The stub image API served on 127.0.0.1; ``log`` records each
     request as (method, path, Range header). With ``ignore_range`` it
     answers every download with the whole image, as HTTP allows; with
-    ``misrange`` its 206s say they end one byte early."""
+    ``misrange`` its 206s say they end one byte early.
+    """
 
     ignore_range = False
     misrange = False

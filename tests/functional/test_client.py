@@ -1,6 +1,7 @@
 """The consumer library, ``loc_strategy_filter.client``, against the stub
 image API on a real server and real loopback mirrors, reached through
-openstacksdk without authentication."""
+openstacksdk without authentication.
+"""
 
 import hashlib
 import json
@@ -9,8 +10,8 @@ import urllib.request
 
 import pytest
 
-from loc_strategy_filter import errors
 from loc_strategy_filter.client import Client
+from loc_strategy_filter import errors
 from tests.functional.stub_api import DATA
 
 openstack = pytest.importorskip("openstack")
@@ -52,7 +53,7 @@ def left_in(directory):
     (MIRROR_FIRST, "http://127.0.0.1:9292/x"),
 ], ids=["location_order", "store_type"])
 def test_the_original_case_is_ordered_as_the_filter_orders_it(overrides,
-                                                               best):
+                                                              best):
     image = {"id": "x", "direct_url": "file:///srv/images/x",
              "locations": [{"url": "file:///srv/images/x", "metadata": {}},
                            {"url": "http://127.0.0.1:9292/x",
@@ -65,7 +66,7 @@ def test_the_original_case_is_ordered_as_the_filter_orders_it(overrides,
 
 
 def test_an_openstacksdk_image_and_a_dict_are_ordered_alike(api, connection,
-                                                             client, started):
+                                                            client, started):
     mirror = started(DATA)
     image_id = api.image_with(mirror.url())
     sdk_image = connection.image.get_image(image_id)

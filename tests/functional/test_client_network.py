@@ -13,13 +13,14 @@ import http.client
 import json
 import os
 
-import pytest
 from paste import deploy
+import pytest
 import webob
 import webob.dec
 
+from tests.functional.conftest import call
+from tests.functional.conftest import PATCH
 from tests import servers
-from tests.functional.conftest import PATCH, call
 
 PASTE = """
 [pipeline:main]
@@ -76,7 +77,8 @@ def stores_of(located):
 @pytest.fixture
 def ini(tmp_path):
     """``write(filter_lines, show_multiple_locations=True)``: the path of a
-    paste ini whose filter section holds ``filter_lines``."""
+    paste ini whose filter section holds ``filter_lines``.
+    """
     def write(filter_lines, show_multiple_locations=True):
         path = tmp_path / "api-paste.ini"
         path.write_text(PASTE.format(
@@ -89,7 +91,8 @@ def ini(tmp_path):
 @pytest.fixture
 def pipeline(ini):
     """``load(filter_lines, show_multiple_locations=True)``: the filter in
-    front of the stub, as paste.deploy loads ``[pipeline:main]``."""
+    front of the stub, as paste.deploy loads ``[pipeline:main]``.
+    """
     def load(filter_lines=SITES, show_multiple_locations=True):
         return deploy.loadapp(ini(filter_lines, show_multiple_locations))
     return load
@@ -97,14 +100,16 @@ def pipeline(ini):
 
 def from_client(address, headers=None):
     """The keyword arguments of ``call`` for a request whose peer is
-    ``address`` (None: a request without ``REMOTE_ADDR``)."""
+    ``address`` (None: a request without ``REMOTE_ADDR``).
+    """
     environ = {} if address is None else {"REMOTE_ADDR": address}
     return {"environ": environ, "headers": dict(headers or {})}
 
 
 def image_at(app, stores=GLANCE_ORDER):
     """An image of the pipeline's stub with a location in each store of
-    ``stores``, in that order; its id."""
+    ``stores``, in that order; its id.
+    """
     stub = app.application
     image_id = stub.create_image(name="sites")["id"]
     for store in stores:
@@ -141,7 +146,8 @@ def updated(app, image_id, address):
 
 def assert_ordered_for(image, order):
     """``image`` shows its locations in ``order``, every one once, with
-    ``direct_url`` and ``stores`` following them."""
+    ``direct_url`` and ``stores`` following them.
+    """
     assert stores_of(image["locations"]) == order
     assert [location["url"] for location in image["locations"]] == [
         url_of(store) for store in order]
@@ -187,7 +193,8 @@ def test_an_update_answer_is_ordered_for_its_client(pipeline, address, order):
 class TakingLocationsOnCreate:
     """The stub, taking ``locations`` in a create request as Glance does
     (its image factory checks and keeps them), so that the create answer
-    shows them."""
+    shows them.
+    """
 
     def __init__(self, stub):
         self.stub = stub
@@ -271,7 +278,7 @@ def test_two_copies_in_one_store_are_both_kept_in_order(pipeline):
 
 @pytest.mark.parametrize("answer", [show, listed], ids=["show", "list"])
 def test_hidden_locations_leave_the_clients_best_as_direct_url(pipeline,
-                                                                answer):
+                                                               answer):
     app = pipeline(SITES + "hide_locations = true\n")
     image_id = image_at(app)
     for address, best in (("10.1.2.3", "edge1"), ("10.2.0.9", "edge2"),
@@ -523,7 +530,8 @@ http_read_timeout = 2
 @pytest.fixture
 def site_image(started):
     """``seed(stub)``: an image of ``stub`` with a copy in central, edge2
-    and edge1, in that order; its id and the mirror of each edge."""
+    and edge1, in that order; its id and the mirror of each edge.
+    """
     def seed(stub):
         image_id = stub.create_image(name="sites", disk_format="raw",
                                      container_format="bare")["id"]
@@ -584,7 +592,8 @@ def test_serve_reads_the_clients_preferred_copy(pipeline, tmp_path,
 
 class Recorder:
     """A WSGI app passing requests to ``app``, recording each one's path
-    and query."""
+    and query.
+    """
 
     def __init__(self, app):
         self.app = app

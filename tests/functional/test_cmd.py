@@ -12,7 +12,9 @@ import urllib.request
 import pytest
 
 from loc_strategy_filter.cmd import main
-from tests.functional.conftest import FILE_URL, HTTP_URL, SAMPLE
+from tests.functional.conftest import FILE_URL
+from tests.functional.conftest import HTTP_URL
+from tests.functional.conftest import SAMPLE
 
 IMAGE = {"id": "x", "locations": [{"url": FILE_URL, "metadata": {}},
                                   {"url": HTTP_URL, "metadata": {}}]}
@@ -288,7 +290,7 @@ def test_order_towards_the_image_api_needs_no_openstacksdk(
      "'glance:9292': not an http or https URL"),
 ], ids=["short-address", "name", "endpoint"])
 def test_order_refuses_a_malformed_address_or_url(sites_file, capsys, argv,
-                                                message):
+                                                  message):
     with pytest.raises(SystemExit) as exit:
         main(["order", sites_file, *BY_NETWORK, *argv])
     assert exit.value.code == 2

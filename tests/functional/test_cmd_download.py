@@ -1,5 +1,6 @@
 """``loc-strategy-filter download``, against the stub image API on a real
-server, reached through openstacksdk without authentication."""
+server, reached through openstacksdk without authentication.
+"""
 
 import logging
 import os
@@ -198,7 +199,8 @@ def test_a_broken_read_resumes_from_the_image_api_with_a_range(
 def test_a_resumed_read_of_other_bytes_than_asked_fails_and_leaves_no_file(
         api, started, config, output, capsys, caplog):
     """The whole Content-Range is checked, as the filter's continuation
-    checks it, not its first byte alone."""
+    checks it, not its first byte alone.
+    """
     api.misrange = True
     mirror = started(DATA, behaviour="dies", die_after=100_000)
     image_id = api.image_with(mirror.url())
@@ -242,7 +244,8 @@ def test_standard_output(api, started, config, capsysbinary):
 def test_standard_output_never_gets_a_whole_wrong_image(api, started, config,
                                                         capsysbinary):
     """Bytes once written to a pipe cannot be taken back: a download that
-    wrote some, then found them wrong, fails rather than start over."""
+    wrote some, then found them wrong, fails rather than start over.
+    """
     data = os.urandom(8 << 20)  # more than one read: some bytes go out
     mirror = started(data, behaviour="corrupt")
     image_id = api.image_with(mirror.url(), data=data)
@@ -262,7 +265,7 @@ def test_an_unknown_image_fails(api, output, capsys):
 
 
 def test_an_unreachable_identity_service_fails_cleanly(output, capsys,
-                                                      monkeypatch):
+                                                       monkeypatch):
     for name in list(os.environ):
         if name.startswith("OS_"):
             monkeypatch.delenv(name)
@@ -287,7 +290,7 @@ def test_an_unknown_cloud_is_a_configuration_error(api, output, capsys):
 
 
 def test_without_openstacksdk_it_says_what_to_install(api, output, capsys,
-                                                       monkeypatch):
+                                                      monkeypatch):
     monkeypatch.setitem(sys.modules, "openstack", None)
     assert download("x", output) == 2
     assert "loc-strategy-filter[client]" in capsys.readouterr().err
@@ -330,4 +333,3 @@ def test_the_progress_bar_is_redrawn_at_most_ten_times_a_second():
     assert 9 <= len(terminal.written) - 1 <= 11
     assert terminal.written[-2].startswith("\r1.0 kB of 1.0 kB  100%")
     assert terminal.written[-1] == "\n"
-

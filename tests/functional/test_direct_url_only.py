@@ -3,7 +3,8 @@
 ``direct_url`` at the strategy's best location, learned from the location
 API as the caller or with service credentials (keystoneauth1's
 ``admin_token`` against a second loopback server playing the image
-endpoint). Through a real paste pipeline in front of the stub."""
+endpoint). Through a real paste pipeline in front of the stub.
+"""
 
 import logging
 import os
@@ -11,15 +12,17 @@ import socket
 import threading
 import time
 
-import pytest
 from paste import deploy
+import pytest
 import webob.dec
 
 from loc_strategy_filter import errors
-from loc_strategy_filter import settings as settings_mod
-from tests import servers
+from tests.functional.conftest import call
+from tests.functional.conftest import FILE_URL
+from tests.functional.conftest import HTTP_URL
+from tests.functional.conftest import patch
 from tests.log_doubles import capturing_root
-from tests.functional.conftest import FILE_URL, HTTP_URL, call, patch
+from tests import servers
 
 PASTE = """
 [pipeline:main]
@@ -44,7 +47,8 @@ OTHER_HTTP = "http://127.0.0.1:9292/y"
 
 class Recorder:
     """A WSGI app answering as ``app`` (or ``status``), recording who
-    asked: (path, Via, X-Auth-Token) of each request."""
+    asked: (path, Via, X-Auth-Token) of each request.
+    """
 
     def __init__(self, app, status=None, body=b""):
         self.app, self.status, self.body = app, status, body
@@ -63,7 +67,8 @@ class Recorder:
 @pytest.fixture
 def pipeline(tmp_path):
     """``load(auth=None, **conf)``: the paste pipeline; ``auth`` the lines
-    of ``[location_strategy_filter_auth]`` in its oslo.config file."""
+    of ``[location_strategy_filter_auth]`` in its oslo.config file.
+    """
     ini = tmp_path / "api-paste.ini"
     ini.write_text(PASTE.format(token=TOKEN))
 
@@ -143,7 +148,7 @@ def test_without_service_credentials_an_end_user_sees_glances(pipeline,
 def test_service_credentials_answer_for_an_end_user(pipeline, endpoint):
     app = None
     recorder = Recorder(lambda environ, start: app.application(environ,
-                                                                 start))
+                                                               start))
     app = pipeline(auth=admin_token(endpoint(recorder)), **HTTP_FIRST)
     image_id = image_at(app, FILE_URL, HTTP_URL)
 
@@ -167,7 +172,7 @@ def test_a_list_shows_each_images_best_and_no_locations(pipeline, endpoint,
                                                         hide):
     app = None
     recorder = Recorder(lambda environ, start: app.application(environ,
-                                                                 start))
+                                                               start))
     app = pipeline(auth=admin_token(endpoint(recorder)), hide_locations=hide,
                    **HTTP_FIRST)
     ids = [image_at(app, FILE_URL, f"http://127.0.0.1:9292/{n}")
@@ -203,7 +208,7 @@ def test_the_cache_spares_the_second_list_and_forgets_on_a_change(
         pipeline, endpoint):
     app = None
     recorder = Recorder(lambda environ, start: app.application(environ,
-                                                                 start))
+                                                               start))
     app = pipeline(auth=admin_token(endpoint(recorder)), **HTTP_FIRST)
     image_id = image_at(app, FILE_URL, HTTP_URL)
     listed(app)
@@ -227,7 +232,7 @@ def test_the_cache_spares_the_second_list_and_forgets_on_a_change(
 def test_no_cache_with_a_ttl_of_zero(pipeline, endpoint):
     app = None
     recorder = Recorder(lambda environ, start: app.application(environ,
-                                                                 start))
+                                                               start))
     app = pipeline(auth=admin_token(endpoint(recorder)), location_cache_ttl="0",
                    **HTTP_FIRST)
     image_at(app, FILE_URL, HTTP_URL)
@@ -354,7 +359,7 @@ def test_a_service_lookup_logs_no_location_secret_at_debug(pipeline,
     secret_url = "http://user:hunter2@127.0.0.1:9292/y?temp_url_sig=s3cr3t"
     app = None
     recorder = Recorder(lambda environ, start: app.application(environ,
-                                                                 start))
+                                                               start))
     app = pipeline(auth=admin_token(endpoint(recorder)), **HTTP_FIRST)
     image_id = image_at(app, FILE_URL, secret_url)
     with capturing_root() as logs:

@@ -12,18 +12,15 @@ import webob.dec
 from loc_strategy_filter.errors import VerificationFailed
 from loc_strategy_filter.middleware import LocationStrategyFilter
 from loc_strategy_filter_stub import StubImageAPI
+from tests.functional.conftest import call
+from tests.functional.conftest import create_image
+from tests.functional.conftest import patch
+from tests.functional.conftest import set_locations
 from tests.functional import mirrors
-from tests.functional.conftest import call, create_image, patch, set_locations
 
 DATA = os.urandom(256 * 1024 + 17)
 MIRROR_FIRST = {"location_strategy": "store_type",
                 "store_type_preference": "http, file"}
-
-
-@pytest.fixture
-def stub(tmp_path):
-    return StubImageAPI(data_dir=str(tmp_path), show_multiple_locations=True,
-                        show_image_direct_url=True)
 
 
 def filtered(upstream, tmp_path, **conf):
@@ -175,7 +172,8 @@ def test_files_outside_file_dirs_are_never_read(stub, tmp_path, caplog):
 class Gate:
     """An upstream in front of the stub that answers downloads itself with
     ``status`` (those with ``?prefer=`` only, when ``prefer_only``), and
-    logs what it is asked."""
+    logs what it is asked.
+    """
 
     def __init__(self, stub, status, prefer_only=False):
         self.stub = stub
@@ -205,7 +203,8 @@ def test_upstream_refusals_pass_through_and_no_location_is_contacted(
 
 class Deactivated:
     """An upstream in front of the stub whose image records say the image
-    is deactivated, and which still sends its data (as to an admin)."""
+    is deactivated, and which still sends its data (as to an admin).
+    """
 
     def __init__(self, stub):
         self.stub = stub
@@ -232,7 +231,8 @@ def test_an_image_that_is_not_active_is_the_upstreams_to_send(
 
 class Recorded:
     """An upstream in front of the stub whose image records say ``fields``
-    (the stub's data and downloads are untouched)."""
+    (the stub's data and downloads are untouched).
+    """
 
     def __init__(self, stub, **fields):
         self.stub = stub
@@ -254,7 +254,8 @@ class Recorded:
 def test_a_digest_of_another_type_in_the_record_is_no_digest(
         stub, tmp_path, started, mode, field, value):
     """The record is the upstream's JSON: a digest that is no string says
-    nothing, and the size alone is checked."""
+    nothing, and the size alone is checked.
+    """
     mirror = started(DATA)
     image_id = image_with(stub, mirror.url())
     app = filtered(Recorded(stub, **{field: value}), tmp_path,
@@ -302,7 +303,8 @@ def test_the_strategy_ranks_once_when_every_location_failed_lately(
 class ContextFilter:
     """Glance's context filter in miniature: it sets ``req.context``, and
     the upstream behind it answers 500 to a request without one (as
-    Glance's controllers do)."""
+    Glance's controllers do).
+    """
 
     def __init__(self, stub):
         self.stub = stub
@@ -465,7 +467,8 @@ TRAVERSALS = {
 @pytest.mark.parametrize("trick", TRAVERSALS)
 def test_traversals_are_never_read_even_as_the_best_location(tmp_path, trick):
     """The secret has the image's size; the filter refuses the best
-    location and serves the next one, the upload."""
+    location and serves the next one, the upload.
+    """
     allowed = tmp_path / "images"
     allowed.mkdir()
     secret = tmp_path / "secret"

@@ -2,21 +2,28 @@
 front of the stub: a location is read only for the bytes the upstream's
 answer to the user's own download agreed to send, in ``serve`` and in
 ``auto`` mode alike (``auto`` reads the record first, which a user may be
-allowed to see without being allowed the bytes)."""
+allowed to see without being allowed the bytes).
+"""
 
 import pytest
 import webob
 import webob.dec
 
-from tests.functional.test_download import (  # noqa: F401 (stub)
-    DATA, MIRROR_FIRST, Gate, download, filtered, gets, image_with, stub)
+from tests.functional.test_download import DATA
+from tests.functional.test_download import download
+from tests.functional.test_download import filtered
+from tests.functional.test_download import Gate
+from tests.functional.test_download import gets
+from tests.functional.test_download import image_with
+from tests.functional.test_download import MIRROR_FIRST
 
 MODES = pytest.mark.parametrize("mode", ["serve", "auto"])
 
 
 class Answering:
     """An upstream in front of the stub that answers downloads with
-    ``answer(request, stub)``; records pass untouched."""
+    ``answer(request, stub)``; records pass untouched.
+    """
 
     def __init__(self, stub, answer):
         self.stub = stub
@@ -75,7 +82,6 @@ def test_a_206_of_other_bytes_than_asked_is_not_served_from_a_location(
     assert response.headers["Content-Range"] == content_range
     assert response.body == sent
     assert gets(mirror) == []
-
 
 
 def ignoring_the_range(request, stub):

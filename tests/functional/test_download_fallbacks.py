@@ -1,5 +1,6 @@
 """Downloads through the paste pipeline when locations fail: what the filter
-remembers, and when the upstream's own download takes over."""
+remembers, and when the upstream's own download takes over.
+"""
 
 import logging
 import os
@@ -14,7 +15,10 @@ from loc_strategy_filter.errors import VerificationFailed
 from loc_strategy_filter.middleware import LocationStrategyFilter
 from loc_strategy_filter_stub import StubImageAPI
 from tests.functional import mirrors
-from tests.functional.test_download import DATA, download, gets, image_with
+from tests.functional.test_download import DATA
+from tests.functional.test_download import download
+from tests.functional.test_download import gets
+from tests.functional.test_download import image_with
 
 # Locations the filter may read are the mirrors only: the upload (a file
 # in the stub's data directory) is read by the upstream alone.
@@ -57,7 +61,7 @@ def test_after_a_corrupt_mirror_the_upstream_serves_the_image(
 
 
 def test_after_a_corrupt_mirror_the_next_location_serves(load_pipeline,
-                                                          started):
+                                                         started):
     corrupt = started(DATA, behaviour="corrupt")
     healthy = started(DATA)
     app = load_pipeline(**MIRRORS_ONLY)
@@ -75,7 +79,8 @@ def test_one_images_bad_record_does_not_demote_a_shared_url(
         load_pipeline, started, tmp_path, bad_record):
     """Two images share a mirror URL; the mirror holds one of them. The
     other's record cannot match the mirror's bytes: that must not keep
-    the first image from being read from the mirror."""
+    the first image from being read from the mirror.
+    """
     mirror = started(DATA)
     app = load_pipeline(**{**MIRRORS_ONLY, "file_dirs": str(tmp_path)})
     other_data = (os.urandom(len(DATA)) if bad_record == "checksum"
@@ -95,10 +100,11 @@ def test_one_images_bad_record_does_not_demote_a_shared_url(
 
 
 def test_a_larger_record_does_not_demote_a_shared_url(load_pipeline,
-                                                       started):
+                                                      started):
     """The mirror's object is smaller than one image's record says, and
     the mirror cuts the range asked to its object: that is about this
-    image's record, not about the mirror."""
+    image's record, not about the mirror.
+    """
     mirror = started(DATA)
     app = load_pipeline(**MIRRORS_ONLY)
     larger = image_with(app, mirror.url(), data=DATA + b"more")
@@ -148,7 +154,8 @@ def test_dead_and_failing_locations_are_not_tried_again(load_pipeline,
 def test_a_fresh_location_is_tried_first_and_failed_ones_not_after_it(
         load_pipeline, started):
     """A fresh location goes first; when it dies too, the locations that
-    failed lately are not waited for again: the upstream continues."""
+    failed lately are not waited for again: the upstream continues.
+    """
     flaky = started(DATA, behaviour="error")
     dying = started(DATA, behaviour="dies", die_after=50_000)
     app = load_pipeline(**MIRRORS_ONLY)
@@ -208,7 +215,8 @@ class RangeTrouble:
     did not expect badly: ``ignore`` (a 200 with the whole image),
     ``gzip`` (a 206 marked as compressed), ``identity-then-gzip`` (marked
     twice, compressed the second time), ``shift`` (a 206 of other bytes),
-    or ``500``."""
+    or ``500``.
+    """
 
     def __init__(self, stub, trouble):
         self.stub, self.trouble, self.ranges = stub, trouble, []
@@ -253,7 +261,8 @@ def test_only_the_exact_bytes_from_the_upstream_are_spliced_in(
 def test_the_upstream_is_asked_for_the_rest_as_the_user(tmp_path, started):
     """The internal request carries the user's credentials, goes to the
     upstream (never through the filter again) and is not the filter's own
-    read: no Via header."""
+    read: no Via header.
+    """
     dying = started(DATA, behaviour="dies", die_after=100_000)
     stub = StubImageAPI(data_dir=str(tmp_path), show_multiple_locations=True)
     asked = []

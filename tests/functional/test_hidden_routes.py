@@ -1,5 +1,6 @@
 """With hide_locations, no route of the served stub shows locations to
-users; the location API shows them, ordered, to services alone."""
+users; the location API shows them, ordered, to services alone.
+"""
 
 import pytest
 
@@ -20,7 +21,6 @@ def hidden(request, tmp_path, load_pipeline):
     else:
         app = load_pipeline(hide_locations="true")
     return app, serve.create_demo_image(app, BASE_URL)
-
 
 
 @pytest.mark.parametrize("method, path", [

@@ -11,10 +11,9 @@ import contextlib
 import http.client
 import json
 
-import pytest
 from paste import deploy
+import pytest
 
-from tests.json_backends import json_backend  # noqa: F401 (a fixture)
 from tests.servers import wsgi_server
 
 # Every test once with orjson, once with the standard library's json.

@@ -1,5 +1,6 @@
 """Hostile mirrors as the best location: the client still gets the exact
-image, from the next location, through the real paste pipeline."""
+image, from the next location, through the real paste pipeline.
+"""
 
 import gzip
 import os
@@ -7,8 +8,10 @@ import time
 
 import pytest
 
+from tests.functional.conftest import call
+from tests.functional.conftest import create_image
+from tests.functional.conftest import patch
 from tests.functional import mirrors
-from tests.functional.conftest import call, create_image, patch
 
 DATA = os.urandom(256 * 1024 + 17)
 SIZE = len(DATA)
@@ -26,7 +29,7 @@ def same_length_garbage():
 
 def reset_mid_stream(connection):
     connection.sendall(b"%s\r\nContent-Length: %d\r\n\r\n" % (OK.encode(),
-                                                           SIZE)
+                                                              SIZE)
                        + DATA[:100_000])
     time.sleep(0.05)
     mirrors.reset(connection)
@@ -58,7 +61,7 @@ HOSTILE = {
            "control-character": "/x\x01y",
            "ftp": "ftp://127.0.0.1/x",
            "ipv6-garbage": "http://[::1/x",
-       }.items()},
+        }.items()},
 }
 
 RANGE_HOSTILE = {

@@ -12,13 +12,18 @@ import webob
 import webob.dec
 from webob import exc
 
-from tests.functional.test_download import (
-    DATA, MIRROR_FIRST, download, filtered, gets, image_with, stub)  # noqa: F401
+from tests.functional.test_download import DATA
+from tests.functional.test_download import download
+from tests.functional.test_download import filtered
+from tests.functional.test_download import gets
+from tests.functional.test_download import image_with
+from tests.functional.test_download import MIRROR_FIRST
 
 
 class UrlMap:
     """Mounts ``app`` at ``/v2`` the way paste's urlmap does: by rewriting
-    the environ it was given; anything else is not found."""
+    the environ it was given; anything else is not found.
+    """
 
     def __init__(self, app):
         self.app = app

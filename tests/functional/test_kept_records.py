@@ -1,6 +1,7 @@
 """A download plans from the record another download read
 (``download_record_ttl``), and still serves nothing the upstream did not
-agree to send to the user's own download."""
+agree to send to the user's own download.
+"""
 
 import logging
 
@@ -8,17 +9,23 @@ import pytest
 import webob
 import webob.dec
 
-from tests.functional.conftest import call, patch
-from tests.functional.test_download import (  # noqa: F401 (stub)
-    DATA, MIRROR_FIRST, download, filtered, gets, image_with,
-    multi_store_image, stub)
+from tests.functional.conftest import call
+from tests.functional.conftest import patch
+from tests.functional.test_download import DATA
+from tests.functional.test_download import download
+from tests.functional.test_download import filtered
+from tests.functional.test_download import gets
+from tests.functional.test_download import image_with
+from tests.functional.test_download import MIRROR_FIRST
+from tests.functional.test_download import multi_store_image
 
 MODES = pytest.mark.parametrize("mode", ["serve", "auto"])
 
 
 class Counting:
     """The stub, counting what it is asked; a download with ``X-Refused``
-    is refused, as a user Glance's policy denies the bytes."""
+    is refused, as a user Glance's policy denies the bytes.
+    """
 
     def __init__(self, stub):
         self.stub = stub
@@ -101,7 +108,8 @@ def test_a_ttl_of_zero_reads_the_record_for_every_download(stub, tmp_path,
 
 class Hiding:
     """The stub, but a user with ``X-Hidden`` is told the image does not
-    exist, as Glance tells a user a private image is not theirs."""
+    exist, as Glance tells a user a private image is not theirs.
+    """
 
     def __init__(self, stub):
         self.stub = stub

@@ -1,10 +1,15 @@
 """The location API and ``stores`` through the paste sample, in front of the
-stub image API."""
+stub image API.
+"""
 
 import pytest
 
-from tests.functional.conftest import (
-    FILE_URL, HTTP_URL, call, create_image, patch, set_locations)
+from tests.functional.conftest import call
+from tests.functional.conftest import create_image
+from tests.functional.conftest import FILE_URL
+from tests.functional.conftest import HTTP_URL
+from tests.functional.conftest import patch
+from tests.functional.conftest import set_locations
 
 STORE_TYPE_HTTP_FIRST = {"location_strategy": "store_type",
                          "store_type_preference": "http, file"}

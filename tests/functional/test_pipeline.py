@@ -3,11 +3,16 @@
 import hashlib
 import os
 
-import pytest
 from paste import deploy
+import pytest
 
-from tests.functional.conftest import (
-    FILE_URL, HTTP_URL, SAMPLE, call, create_image, patch, set_locations)
+from tests.functional.conftest import call
+from tests.functional.conftest import create_image
+from tests.functional.conftest import FILE_URL
+from tests.functional.conftest import HTTP_URL
+from tests.functional.conftest import patch
+from tests.functional.conftest import SAMPLE
+from tests.functional.conftest import set_locations
 
 STORE_TYPE_HTTP_FIRST = {"location_strategy": "store_type",
                          "store_type_preference": "http, file"}

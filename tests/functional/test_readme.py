@@ -1,6 +1,7 @@
 """The README's Python example, run as the README says to run it, so that
 it can never rot: against the stub image API and a loopback mirror, through
-openstacksdk without authentication."""
+openstacksdk without authentication.
+"""
 
 import os
 import pathlib

@@ -12,9 +12,12 @@ import pytest
 import webob
 
 from loc_strategy_filter.cmd import serve
+from tests.functional.conftest import call
+from tests.functional.conftest import create_image
+from tests.functional.conftest import patch
 from tests.functional import mirrors
-from tests.functional.conftest import call, create_image, patch
-from tests.log_doubles import colonless_header_server, capturing_root
+from tests.log_doubles import capturing_root
+from tests.log_doubles import colonless_header_server
 from tests.servers import wsgi_server
 
 DATA = os.urandom(64 * 1024 + 17)
@@ -168,7 +171,8 @@ def test_no_record_carries_a_secret(setup, servers, load_pipeline, tmp_path,
 
 def test_the_serve_commands_access_log_shows_no_query(capsys):
     """A location may point back at the served image API, signature and
-    all: wsgiref's access log line must not show it."""
+    all: wsgiref's access log line must not show it.
+    """
     def app(environ, start_response):
         start_response("200 OK", [("Content-Length", "2")])
         return [b"ok"]

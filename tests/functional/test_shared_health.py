@@ -1,6 +1,7 @@
 """Two filters in front of one image API, as two workers of a Glance API:
 with the shared cache, a mirror that hangs costs one of them a timeout, not
-both; without it, each pays."""
+both; without it, each pays.
+"""
 
 import hashlib
 import os
@@ -9,9 +10,10 @@ import pytest
 
 from loc_strategy_filter.middleware import LocationStrategyFilter
 from loc_strategy_filter_stub import StubImageAPI
+from tests.functional.conftest import call
+from tests.functional.conftest import create_image
+from tests.functional.conftest import patch
 from tests.functional import mirrors
-from tests.functional.conftest import call, create_image, patch
-from tests.memcached import memcached  # noqa: F401 (a fixture)
 
 DATA = os.urandom(64 * 1024 + 5)
 

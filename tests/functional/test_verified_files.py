@@ -1,6 +1,7 @@
 """A file location is verified the first time it is served whole, then
 sent by the server's file wrapper (sendfile) for as long as it is the same
-file: a changed file is verified again, and one that fails has failed."""
+file: a changed file is verified again, and one that fails has failed.
+"""
 
 import logging
 import os
@@ -9,10 +10,12 @@ import wsgiref.util
 import pytest
 import webob
 
-from tests.functional.conftest import call
-from tests.functional.test_download import (  # noqa: F401 (stub)
-    DATA, MIRROR_FIRST, filtered, gets, image_with, stub)
 from loc_strategy_filter.download.verify import Verified
+from tests.functional.conftest import call
+from tests.functional.test_download import DATA
+from tests.functional.test_download import filtered
+from tests.functional.test_download import gets
+from tests.functional.test_download import image_with
 
 
 def served(app, image_id, **headers):

@@ -148,7 +148,8 @@ EVERY_CALLER_A_SERVICE = {"service_api": "@"}
 
 def service_credentials(endpoint):
     """The lines of glance-api.conf giving the filter service credentials
-    (keystoneauth1's ``admin_token``) against ``endpoint``'s URL."""
+    (keystoneauth1's ``admin_token``) against ``endpoint``'s URL.
+    """
     return {"location_strategy_filter_auth": {
         "auth_type": "admin_token", "endpoint": endpoint.url,
         "token": SERVICE_TOKEN}}
@@ -175,7 +176,8 @@ def headers_of(answer):
 def served_by(log, image_id, index, store_type):
     """Whether ``log`` says location ``index`` (of ``store_type``) served
     image ``image_id``: streamed, as a file's first download in a worker
-    is, or by the server's file wrapper, as it is once verified."""
+    is, or by the server's file wrapper, as it is once verified.
+    """
     return re.search(rf"Image {re.escape(image_id)}: (bytes \d+ to \d+ )?"
                      rf"served by location {index} \({store_type} store\)",
                      log) is not None
@@ -245,7 +247,8 @@ _RECORD_PREFIX = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \d+) ")
 
 def _records(log):
     """The records of ``log``: lines sharing a time and pid are one, and a
-    line without the prefix (uWSGI's own) belongs to the one before."""
+    line without the prefix (uWSGI's own) belongs to the one before.
+    """
     records, key = [], None
     for line in log.splitlines():
         match = _RECORD_PREFIX.match(line)
@@ -259,7 +262,8 @@ def _records(log):
 
 def _unexpected_errors(log, expected):
     """The ERROR and CRITICAL records and tracebacks in ``log``, but for
-    those of the filter's own that contain one of the ``expected`` texts."""
+    those of the filter's own that contain one of the ``expected`` texts.
+    """
     return [record for record in _records(log)
             if any(mark in record
                    for mark in (" ERROR ", " CRITICAL ", "Traceback"))
@@ -417,14 +421,16 @@ def multistore(multistore_deployment):
 @pytest.fixture(scope="session")
 def sites(sites_deployment):
     """A client for each server of the sites deployment, by name (from
-    127.0.0.1, in no site's network)."""
+    127.0.0.1, in no site's network).
+    """
     return _clients(sites_deployment)
 
 
 @dataclasses.dataclass
 class OriginalCase:
     """An image with a file location (from its upload) and then an http
-    one, made through the ``store_type`` server."""
+    one, made through the ``store_type`` server.
+    """
 
     name: str
     image_id: str
@@ -465,3 +471,13 @@ def sdk_connection(api):
 
     return openstack.connect(auth_type="none", auth={"endpoint": api.url},
                              load_yaml_config=False, load_envvars=False)
+
+
+@pytest.fixture(scope="module")
+def copies(multistore, multistore_deployment):
+    """An image of the multi-store deployment, uploaded to ``fast`` and
+    copied to ``slow`` (one per test module).
+    """
+    from tests.integration.test_multistore import copy_to_both_stores
+
+    return copy_to_both_stores(multistore, multistore_deployment)

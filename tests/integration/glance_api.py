@@ -27,8 +27,8 @@ import subprocess
 import sys
 import time
 
-import requests
 from oslo_log import log as oslo_log
+import requests
 
 from tests.integration.conftest import COMMAND
 
@@ -80,7 +80,8 @@ def shipped_paste_ini():
 def _edit_pipelines(paste_ini, edit):
     """``paste_ini`` with each pipeline line of ``[composite:api]`` (flavor
     = names) replaced by ``edit(flavor, names)``; returns the text and the
-    flavors seen."""
+    flavors seen.
+    """
     lines, section, flavors = [], None, []
     for line in paste_ini.splitlines():
         stripped = line.strip()
@@ -98,7 +99,8 @@ def _edit_pipelines(paste_ini, edit):
 def with_filter(paste_ini):
     """``paste_ini`` with the filter added as the README says: in every
     pipeline of ``[composite:api]``, after the context filter (and after
-    ``cache``), right before ``rootapp``."""
+    ``cache``), right before ``rootapp``.
+    """
     def insert(flavor, names):
         if names[-1] != "rootapp" or not set(names) & set(_CONTEXT_FILTERS):
             raise StartError(
@@ -117,7 +119,8 @@ def with_filter(paste_ini):
 def without_authtoken(paste_ini):
     """``paste_ini`` whose ``keystone`` pipelines have no ``authtoken``:
     their ``context`` filter trusts the identity headers authtoken would
-    have set, which the tests send themselves."""
+    have set, which the tests send themselves.
+    """
     def drop(flavor, names):
         if flavor.startswith("keystone"):
             return [name for name in names if name != "authtoken"]
@@ -209,7 +212,8 @@ class Deployment:
 
     def common_config(self):
         """What every server's glance-api.conf says, apart from the
-        strategy lines."""
+        strategy lines.
+        """
         ports = ", ".join(str(port) for port in self.mirror_ports)
         return merge_sections({
             "DEFAULT": {
@@ -327,7 +331,8 @@ class Deployment:
         """Servers added to the running deployment (``{name: keyword
         arguments of add()}``), started at once and yielded by name, then
         stopped and removed: a test module's own, which the session's
-        no-ERROR check and failure reports see while they run."""
+        no-ERROR check and failure reports see while they run.
+        """
         added = {name: self.add(name, **arguments)
                  for name, arguments in configs.items()}
         try:
@@ -348,7 +353,8 @@ class Deployment:
 def start_all(deployments, timeout=90):
     """Start every server of every deployment at once, and wait until all
     answer. The first deployment's new database is copied to the others
-    (an empty schema: one ``db sync`` costs a second)."""
+    (an empty schema: one ``db sync`` costs a second).
+    """
     first, *others = deployments
     first.sync_database()
     for deployment in others:
@@ -457,7 +463,8 @@ class GlanceApi:
 
     def wait_ready(self, deadline):
         """Until an image list answers 200 and every worker has loaded
-        Glance; anything else is an error."""
+        Glance; anything else is an error.
+        """
         self._wait_answering(deadline)
         while len(self.worker_pids()) < self.processes:
             if self.process.poll() is not None or time.monotonic() > deadline:

@@ -14,7 +14,8 @@ PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
 
 class _SourceAddressAdapter(adapters.HTTPAdapter):
     """Connections made from ``source_address`` (an IP address of this
-    host), so that the server sees the client there."""
+    host), so that the server sees the client there.
+    """
 
     def __init__(self, source_address):
         self._source_address = source_address
@@ -31,7 +32,8 @@ class ImageApi:
 
     With ``source_address`` (``"127.0.0.2"``: all of 127.0.0.0/8 is this
     host's on Linux) every connection leaves from that address, which is
-    the peer address (``REMOTE_ADDR``) the server sees."""
+    the peer address (``REMOTE_ADDR``) the server sees.
+    """
 
     def __init__(self, url, headers=None, source_address=None):
         self.url = url
@@ -45,18 +47,21 @@ class ImageApi:
 
     def as_caller(self, headers):
         """A client of the same server, whose caller's headers are
-        ``headers`` over these (``{"X-Roles": "member"}``)."""
+        ``headers`` over these (``{"X-Roles": "member"}``).
+        """
         return ImageApi(self.url, {**self.session.headers, **headers},
                         self.source_address)
 
     def from_address(self, source_address):
         """A client of the same server, with the same headers, whose
-        connections leave from ``source_address``."""
+        connections leave from ``source_address``.
+        """
         return ImageApi(self.url, dict(self.session.headers), source_address)
 
     def through(self, url):
         """A client with the same headers and source address, of the server
-        at ``url`` (a proxy in front of this one)."""
+        at ``url`` (a proxy in front of this one).
+        """
         return ImageApi(url, dict(self.session.headers), self.source_address)
 
     def call(self, method, path, **kwargs):
@@ -92,7 +97,8 @@ class ImageApi:
 
     def download(self, image_id, byte_range=None, **params):
         """``GET .../file``; ``byte_range`` is a ``Range`` value, and
-        ``params`` the query (``prefer="slow"``)."""
+        ``params`` the query (``prefer="slow"``).
+        """
         headers = {"Range": byte_range} if byte_range else {}
         return self.call("GET", f"/v2/images/{image_id}/file",
                          headers=headers, params=params)
@@ -106,7 +112,8 @@ class ImageApi:
         """The image record, once it lists ``stores`` and its import is over
         (Glance drops the import's lock, ``os_glance_import_task``, after
         adding the last store); AssertionError with the record if an import
-        fails or it takes too long."""
+        fails or it takes too long.
+        """
         deadline = time.monotonic() + timeout
         while True:
             image = self.show(image_id).json()

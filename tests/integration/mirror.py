@@ -108,7 +108,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _hang(self, seconds):
         """Say nothing until the reader closes the connection (or
-        ``seconds`` pass), then close it."""
+        ``seconds`` pass), then close it.
+        """
         self.close_connection = True
         self.connection.settimeout(seconds)
         try:
@@ -122,7 +123,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 class Mirror:
     """Serves ``files`` (URL path -> bytes) on 127.0.0.1, on a free port,
-    from its construction until ``stop()``."""
+    from its construction until ``stop()``.
+    """
 
     def __init__(self, die_after=4096, hang_seconds=30):
         self.files = {}
@@ -139,7 +141,8 @@ class Mirror:
 
     def publish(self, path, data, behaviour="ok"):
         """Serve ``data`` at ``path``, with ``behaviour`` for GETs; returns
-        its URL."""
+        its URL.
+        """
         self.files[path] = data
         self.behaviours[path] = behaviour
         return self._running.url(path)
@@ -154,7 +157,8 @@ class Mirror:
 
     def stop(self):
         """Stop serving and close the port: connections are refused.
-        Stopping twice is stopping once."""
+        Stopping twice is stopping once.
+        """
         self._running.stop()
 
     def __enter__(self):

@@ -30,7 +30,8 @@ def _end_to_end(headers):
 
 class ForwardingProxy:
     """The proxy, serving in a thread until ``stop()`` (a context manager
-    too). ``forwarded_for`` is every ``X-Forwarded-For`` it sent on."""
+    too). ``forwarded_for`` is every ``X-Forwarded-For`` it sent on.
+    """
 
     def __init__(self, upstream_url, host):
         upstream = urllib.parse.urlsplit(upstream_url)

@@ -26,7 +26,8 @@ def glance_downloads(server, since, image_id):
 
 def download(glance, deployment, name, image_id, path, **config):
     """Download through the library from server ``name``: who served, and
-    how many downloads Glance itself sent meanwhile."""
+    how many downloads Glance itself sent meanwhile.
+    """
     server = deployment.servers[name]
     since = server.log_end()
     served = Client(sdk_connection(glance[name]), **config).download(

@@ -21,9 +21,14 @@ import hashlib
 
 import pytest
 
-from tests.integration.conftest import (
-    DATA, EDGE1_CLIENT, EDGE2_CLIENT, SITE_STORES, TRUSTED_PROXY,
-    UNTRUSTED_PROXY, served_by, unique_name)
+from tests.integration.conftest import DATA
+from tests.integration.conftest import EDGE1_CLIENT
+from tests.integration.conftest import EDGE2_CLIENT
+from tests.integration.conftest import served_by
+from tests.integration.conftest import SITE_STORES
+from tests.integration.conftest import TRUSTED_PROXY
+from tests.integration.conftest import unique_name
+from tests.integration.conftest import UNTRUSTED_PROXY
 from tests.integration.proxy import ForwardingProxy
 from tests.integration.test_location_api import locations as location_api
 from tests.integration.test_multistore import stores_read
@@ -73,7 +78,8 @@ def site_copies(sites, sites_deployment):
 
 def stores_of(located):
     """The stores of an image's locations (or a location API answer), in
-    their order."""
+    their order.
+    """
     if isinstance(located, dict):
         located = located["locations"]
     return [location["metadata"]["store"] for location in located]
@@ -82,7 +88,8 @@ def stores_of(located):
 def assert_ordered_for(image, client, site_copies):
     """``image`` (a show or a list entry) as ``client``'s site orders it:
     its preference first, then the other copies in Glance's order;
-    ``direct_url`` and ``stores`` agree."""
+    ``direct_url`` and ``stores`` agree.
+    """
     order = expected_order(client, site_copies)
     assert stores_of(image) == order
     assert [location["url"] for location in image["locations"]] == [
@@ -93,7 +100,8 @@ def assert_ordered_for(image, client, site_copies):
 
 def expected_order(client, site_copies):
     """The stores in ``client``'s order: its preference, then the stores it
-    does not name, as Glance lists them."""
+    does not name, as Glance lists them.
+    """
     preference = PREFERENCE[client]
     return preference + [store for store in site_copies.glance_order
                          if store not in preference]
@@ -222,7 +230,8 @@ def test_a_client_naming_another_address_is_not_believed(
 @pytest.fixture
 def proxy_to(sites_deployment):
     """``proxy_to(server, host)``: a ForwardingProxy on ``host`` in front of
-    the named server (or of another proxy), stopped after the test."""
+    the named server (or of another proxy), stopped after the test.
+    """
     started = []
 
     def start(upstream, host):
@@ -256,7 +265,8 @@ def test_behind_a_trusted_proxy_the_forwarded_address_decides(
 def test_the_forwarded_chain_is_read_from_the_right(sites, site_copies,
                                                     proxy_to):
     """A client's own X-Forwarded-For is kept by the proxy, to the left of
-    the address the proxy saw: that one decides."""
+    the address the proxy saw: that one decides.
+    """
     proxy = proxy_to("client_network", TRUSTED_PROXY)
     api = sites["client_network"].from_address(EDGE2_CLIENT).through(
         proxy.url)
@@ -271,7 +281,8 @@ def test_the_forwarded_chain_is_read_from_the_right(sites, site_copies,
 def test_trusted_proxies_in_the_chain_are_skipped(sites, site_copies,
                                                   proxy_to):
     """Two trusted proxies in a row: the first's address, which the second
-    appends, is a proxy's, so the client is the one before it."""
+    appends, is a proxy's, so the client is the one before it.
+    """
     inner = proxy_to("client_network", TRUSTED_PROXY)
     outer = proxy_to(inner, TRUSTED_PROXY)
     api = sites["client_network"].from_address(EDGE1_CLIENT).through(
@@ -291,7 +302,8 @@ def test_trusted_proxies_in_the_chain_are_skipped(sites, site_copies,
 def test_an_untrusted_proxys_header_changes_nothing(sites, site_copies,
                                                     proxy_to, server):
     """The proxy on 127.0.0.8 is in no network and not trusted: its
-    address decides, so its clients get the default."""
+    address decides, so its clients get the default.
+    """
     proxy = proxy_to(server, UNTRUSTED_PROXY)
     api = sites[server].from_address(EDGE2_CLIENT).through(proxy.url)
 

@@ -27,9 +27,11 @@ import re
 import pytest
 
 from tests.integration.conftest import DATA
-from tests.integration.test_location_api import END_USER, SERVICE, locations
-from tests.integration.test_multistore import (  # noqa: F401 (fixture)
-    copies, copy_to_both_stores, stores_read)
+from tests.integration.test_location_api import END_USER
+from tests.integration.test_location_api import locations
+from tests.integration.test_location_api import SERVICE
+from tests.integration.test_multistore import copy_to_both_stores  # noqa: F401 (fixture)
+from tests.integration.test_multistore import stores_read  # noqa: F401 (fixture)
 
 # The callers for whom the filter learns the locations, and the server.
 LEARNING = [
@@ -75,7 +77,8 @@ def lookups_of(deployment, image_id, since):
 @pytest.fixture(scope="module")
 def unseen(multistore, multistore_deployment):
     """An image no service caller asks the ``direct_url*`` servers about,
-    so no location of it the filter learned can be in their cache."""
+    so no location of it the filter learned can be in their cache.
+    """
     return copy_to_both_stores(multistore, multistore_deployment)
 
 
@@ -122,7 +125,8 @@ def test_what_a_service_caller_taught_the_filter_is_not_shown_to_a_member(
         multistore, fresh):
     """The filter holds no credentials: the member's ``direct_url`` is
     Glance's, even just after a service caller's show of the same image
-    (whose locations the filter may keep for a while)."""
+    (whose locations the filter may keep for a while).
+    """
     served = as_caller(multistore, "direct_url", SERVICE).show(fresh.image_id)
     member = as_caller(multistore, "direct_url", END_USER).show(fresh.image_id)
 
@@ -137,7 +141,8 @@ def test_what_a_service_caller_taught_the_filter_is_not_shown_to_a_member(
 def test_how_the_filter_learns(multistore, multistore_deployment, fresh,
                                roles, over_http):
     """A caller who may read the location API is looked up in process;
-    another, over HTTP with the service credentials."""
+    another, over HTTP with the service credentials.
+    """
     since = multistore_deployment.servers["service_endpoint"].log_end()
 
     image = as_caller(multistore, "direct_url_auth", roles).show(
@@ -170,7 +175,8 @@ def test_the_filters_credentials_never_serve_a_members_location_api_call(
 
 def download(multistore, multistore_deployment, image, server, roles):
     """The download of ``image`` through ``server`` as a caller of
-    ``roles``: the answer, the stores read, and what the server logged."""
+    ``roles``: the answer, the stores read, and what the server logged.
+    """
     log_start = multistore_deployment.servers[server].log_end()
     answer, read = stores_read(image, lambda: as_caller(
         multistore, server, roles).download(image.image_id))

@@ -19,14 +19,18 @@ import uuid
 
 import pytest
 
-from tests.integration.conftest import (
-    DATA, assert_same_download, sdk_connection, served_by, unique_name)
+from tests.integration.conftest import assert_same_download
+from tests.integration.conftest import DATA
+from tests.integration.conftest import sdk_connection
+from tests.integration.conftest import served_by
+from tests.integration.conftest import unique_name
 from tests.integration.file_watch import FileWatch
 
 
 def filter_gets(mirror, path, since):
     """The filter's GETs of ``path`` from the ``since``-th mirror request
-    on; anything else the mirror saw there fails the test."""
+    on; anything else the mirror saw there fails the test.
+    """
     seen = mirror.seen(path, since)
     assert all(request.method == "GET" and request.from_filter
                for request in seen), seen
@@ -48,7 +52,8 @@ def make_image(api, mirror_url=None, metadata=None):
 
 def whole_download_log(glance, deployment, server_name, image_id):
     """Download the whole image through ``server_name``, check that the user
-    got what Glance alone sends, and return what that server logged."""
+    got what Glance alone sends, and return what that server logged.
+    """
     server = deployment.servers[server_name]
     log_start = server.log_end()
 
@@ -130,7 +135,8 @@ def test_location_order_download_is_served_from_the_file(glance, original_case,
     """Glance alone opens the image file once. Through the filter it is
     opened twice: by Glance, for the user's own request (the filter holds
     Glance's answer until it says 200, then drops it unread), and by the
-    filter, which sends the file."""
+    filter, which sends the file.
+    """
     image_id, path = original_case.image_id, original_case.file_path
     since = len(mirror.requests)
     glance_answer, glance_opens = file_opens(
@@ -181,7 +187,8 @@ def test_steer_gets_the_plain_download_when_glance_refuses_prefer(
         glance, glance_deployment, mirror):
     """A location naming a store, in a single-store Glance: the filter asks
     Glance for ``?prefer=mirror``, Glance refuses (400), and the user gets
-    the plain download."""
+    the plain download.
+    """
     api = glance["steer"]
     mirror_url = mirror.publish(f"/steer/{uuid.uuid4()}", DATA)
     image_id = make_image(api, mirror_url, metadata={"store": "mirror"})

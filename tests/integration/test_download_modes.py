@@ -27,11 +27,13 @@ import hashlib
 
 import pytest
 
-from tests.integration.conftest import (
-    DATA, assert_same_download, sdk_connection, served_by)
+from tests.integration.conftest import assert_same_download
+from tests.integration.conftest import DATA
+from tests.integration.conftest import sdk_connection
+from tests.integration.conftest import served_by
 from tests.integration.file_watch import FileWatch
 from tests.integration.test_download import filter_gets
-from tests.integration.test_multistore import copies, stores_read  # noqa: F401
+from tests.integration.test_multistore import stores_read  # noqa: F401
 
 
 def assert_glances_image(answer, glance_answer, image):

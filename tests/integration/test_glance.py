@@ -14,9 +14,11 @@ import uuid
 import pytest
 
 from tests.integration import conftest
+from tests.integration.conftest import DATA
+from tests.integration.conftest import headers_of
+from tests.integration.conftest import sdk_connection
+from tests.integration.conftest import unique_name
 from tests.integration import glance_api
-from tests.integration.conftest import (
-    DATA, headers_of, sdk_connection, unique_name)
 
 
 def urls(image):
@@ -123,7 +125,8 @@ def test_location_order_answers_as_glance_does(glance, original_case, call):
 
 def _normalized(answer, image_id):
     """The body with what differs between two images of one history
-    (their id and timestamps) made alike."""
+    (their id and timestamps) made alike.
+    """
     body = answer.content.replace(image_id.encode(), b"<image id>")
     return re.sub(rb'"(created_at|updated_at)": "[^"]*"', rb'"\1": "<time>"',
                   body)
@@ -158,7 +161,8 @@ TWIN_STEPS = {
 @pytest.fixture(scope="module")
 def twin_histories(glance, mirror):
     """The same history made once through ``bare`` and once through
-    ``location_order``: {server: (image id, {step: answer})}."""
+    ``location_order``: {server: (image id, {step: answer})}.
+    """
     mirror_url = mirror.publish("/twins", DATA)
     name = unique_name("twin")
     return {server: _history(glance[server], name, mirror_url)
@@ -187,7 +191,8 @@ def test_location_order_history_matches_glance(twin_histories, step):
 def test_location_order_download_headers_match_glance(twin_histories):
     """Under location_order the twin's file location is the best, which
     the filter serves itself (test_download shows that it does), with
-    Glance's headers."""
+    Glance's headers.
+    """
     bare = twin_histories["bare"][1]["download"]
     filtered = twin_histories["location_order"][1]["download"]
 

@@ -14,8 +14,11 @@ import uuid
 import pytest
 import requests
 
-from tests.integration.conftest import DATA, assert_same_download, served_by
-from tests.integration.test_download import filter_gets, make_image
+from tests.integration.conftest import assert_same_download
+from tests.integration.conftest import DATA
+from tests.integration.conftest import served_by
+from tests.integration.test_download import filter_gets
+from tests.integration.test_download import make_image
 
 
 def hostile_image(glance, mirror, server, behaviour):

@@ -27,11 +27,15 @@ import uuid
 
 import pytest
 
+from tests.integration.conftest import DATA
+from tests.integration.conftest import IDENTITY
+from tests.integration.conftest import READ_THE_MIRRORS
+from tests.integration.conftest import SERVE
+from tests.integration.conftest import STORE_TYPE
 from tests.integration import glance_api
-from tests.integration.conftest import (
-    DATA, IDENTITY, READ_THE_MIRRORS, SERVE, STORE_TYPE)
 from tests.integration.image_api import ImageApi
-from tests.integration.test_download import filter_gets, make_image
+from tests.integration.test_download import filter_gets
+from tests.integration.test_download import make_image
 
 SERVED_BY_THE_MIRROR = (f"bytes 0 to {len(DATA)} served by location 1 "
                         "(http store) after 0 failover(s)")
@@ -66,7 +70,8 @@ def client(server, caller=None):
 
 def mirrored_image(api, mirror):
     """A new image: Glance's file (location 0), then a mirror path (1, the
-    best); its record, as this caller sees it, and the path."""
+    best); its record, as this caller sees it, and the path.
+    """
     path = f"/kept/{uuid.uuid4()}"
     image_id = make_image(api, mirror.publish(path, DATA))
     return api.show(image_id).json(), path
@@ -88,7 +93,7 @@ def downloads(server, api, image, times):
 
 @pytest.mark.parametrize("name", ["kept_records", "kept_records_ttl0"])
 def test_downloads_in_one_worker_all_come_from_the_mirror(keepers, mirror,
-                                                         name):
+                                                          name):
     server = keepers[name]
     api = client(server)
     image, path = mirrored_image(api, mirror)
@@ -138,7 +143,8 @@ def test_a_removed_location_is_not_read_after_the_change(keepers, mirror):
 
 def test_a_replaced_location_is_not_read_after_the_change(keepers, mirror):
     """Glance replaces no locations but the empty list: the change is one
-    PATCH removing the mirror path and adding another."""
+    PATCH removing the mirror path and adding another.
+    """
     server = keepers["kept_records"]
     api = client(server)
     image, path = mirrored_image(api, mirror)

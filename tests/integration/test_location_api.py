@@ -8,7 +8,6 @@ it. In a multi-store image, ``stores`` follows the strategy's order.
 
 import pytest
 
-from tests.integration.test_multistore import copies  # noqa: F401 (fixture)
 
 SERVICE = {"X-Roles": "service"}
 END_USER = {"X-Roles": "member,reader"}

@@ -17,8 +17,10 @@ import hashlib
 
 import pytest
 
-from tests.integration.conftest import (
-    DATA, assert_same_download, headers_of, unique_name)
+from tests.integration.conftest import assert_same_download
+from tests.integration.conftest import DATA
+from tests.integration.conftest import headers_of
+from tests.integration.conftest import unique_name
 from tests.integration.file_watch import FileWatch
 
 
@@ -53,11 +55,6 @@ def copy_to_both_stores(multistore, multistore_deployment):
     return Copies(image_id, name, {
         store: multistore_deployment.store_dir(store) / image_id
         for store in ("fast", "slow")})
-
-
-@pytest.fixture(scope="module")
-def copies(multistore, multistore_deployment):
-    return copy_to_both_stores(multistore, multistore_deployment)
 
 
 def stores_read(copies, download):
@@ -129,7 +126,8 @@ def test_location_order_answers_as_glance_does(multistore,
                                                call):
     """The image is in its upload order already: the filter changes
     nothing, and its steered download (``?prefer=fast``, the best
-    location's store) reads what Glance alone reads."""
+    location's store) reads what Glance alone reads.
+    """
     def answer(server):
         api = multistore[server]
         if call == "list":

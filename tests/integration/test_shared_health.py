@@ -30,12 +30,16 @@ import uuid
 
 import pytest
 
+from tests.integration.conftest import _unexpected_errors
+from tests.integration.conftest import assert_same_download
+from tests.integration.conftest import DATA
+from tests.integration.conftest import READ_THE_MIRRORS
+from tests.integration.conftest import SERVE
+from tests.integration.conftest import STORE_TYPE
 from tests.integration import glance_api
-from tests.integration.conftest import (
-    DATA, READ_THE_MIRRORS, SERVE, STORE_TYPE, _unexpected_errors,
-    assert_same_download)
 from tests.integration.image_api import ImageApi
-from tests.integration.test_download import filter_gets, make_image
+from tests.integration.test_download import filter_gets
+from tests.integration.test_download import make_image
 from tests.memcached import Memcached
 
 # Seconds: how long the filter waits on a mirror, and leaves a failed cache
@@ -80,7 +84,8 @@ def shared_memcached():
 def two_workers(glance_deployment, shared_memcached):
     """The two servers of two workers each, by name, in the single-store
     deployment (so the session's no-ERROR check and failure reports see
-    them); stopped at the end of the module."""
+    them); stopped at the end of the module.
+    """
     configs = {
         "shared": glance_api.merge_sections(
             TWO_WORKERS_ALONE, cache_lines(shared_memcached)),
@@ -109,7 +114,8 @@ def two_workers(glance_deployment, shared_memcached):
 
 class Downloads:
     """Downloads of one image through one server, each with the pid of the
-    worker that served it and what the filter logged about it."""
+    worker that served it and what the filter logged about it.
+    """
 
     def __init__(self, server, image, mirror, hung_path):
         self.server = server
@@ -130,7 +136,8 @@ class Downloads:
 
     def one(self):
         """One download: right bytes, and who served it, after how many
-        failovers; returns ``(pid, failovers)``."""
+        failovers; returns ``(pid, failovers)``.
+        """
         image_id = self.image["id"]
         log_start = self.server.log_end()
         started = time.monotonic()
@@ -156,7 +163,8 @@ class Downloads:
 
     def until_served_by_another(self, than):
         """Download until a worker other than ``than`` has served; its
-        ``(pid, failovers)``."""
+        ``(pid, failovers)``.
+        """
         for _ in range(MAX_DOWNLOADS):
             pid, failovers = self.one()
             if pid not in than:
@@ -177,7 +185,8 @@ def assert_right_bytes(answer, image):
 def hung_first_image(glance, mirror):
     """An image whose locations are its file (0), a mirror path that hangs
     (1) and one that serves (2): ``http, file`` tries them 1, 2, 0. Returns
-    the record (as Glance alone shows it) and the hanging path."""
+    the record (as Glance alone shows it) and the hanging path.
+    """
     name = uuid.uuid4()
     hung_path = f"/hangs/{name}"
     hung_url = mirror.publish(hung_path, DATA, "hangs")
@@ -193,7 +202,8 @@ def hung_first_image(glance, mirror):
 
 def records(server, since, level=None, text=""):
     """``(pid, level, record)`` of the records logged since ``since`` that
-    contain ``text``, of ``level`` if given."""
+    contain ``text``, of ``level`` if given.
+    """
     return [(match[1], match[2], record)
             for record in server.log(since).splitlines()
             if (match := _RECORD.match(record)) and text in record
@@ -202,7 +212,8 @@ def records(server, since, level=None, text=""):
 
 def last_health(server, since):
     """Each worker's last word on the cache since ``since``: ``"usable"``
-    or ``"unusable"``."""
+    or ``"unusable"``.
+    """
     health = {}
     for pid, _, record in records(server, since, text="shared memory"):
         health[pid] = "usable" if USABLE_AGAIN in record else "unusable"

@@ -32,11 +32,15 @@ import uuid
 import pytest
 import requests
 
+from tests.integration.conftest import assert_same_download
+from tests.integration.conftest import DATA
+from tests.integration.conftest import READ_THE_MIRRORS
+from tests.integration.conftest import SERVE
+from tests.integration.conftest import STORE_TYPE
 from tests.integration import glance_api
-from tests.integration.conftest import (
-    DATA, READ_THE_MIRRORS, SERVE, STORE_TYPE, assert_same_download)
 from tests.integration.image_api import ImageApi
-from tests.integration.test_download import filter_gets, make_image
+from tests.integration.test_download import filter_gets
+from tests.integration.test_download import make_image
 
 WRONG_BYTES = bytes(255 - byte for byte in DATA)  # the mirror's "corrupt"
 # Each verify_checksums value, and the server that has it.
@@ -72,7 +76,8 @@ def published(mirror, behaviour):
 
 def image_at(glance, mirror, behaviour):
     """A new image whose best location is a mirror path of ``behaviour``;
-    its record as Glance alone shows it, and the path."""
+    its record as Glance alone shows it, and the path.
+    """
     path, url = published(mirror, behaviour)
     image_id = make_image(glance["bare"], url)
     image = glance["bare"].show(image_id).json()

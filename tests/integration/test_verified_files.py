@@ -12,7 +12,8 @@ import os
 import pytest
 import requests
 
-from tests.integration.conftest import DATA, assert_same_download
+from tests.integration.conftest import assert_same_download
+from tests.integration.conftest import DATA
 from tests.integration.test_download import make_image
 from tests.integration.test_hostile_mirrors import logged_download
 

@@ -1,7 +1,11 @@
 import pytest
 
-from loc_strategy_filter.download.candidates import (
-    Candidate, best_location, candidates, deprioritised, ranked, readable)
+from loc_strategy_filter.download.candidates import best_location
+from loc_strategy_filter.download.candidates import Candidate
+from loc_strategy_filter.download.candidates import candidates
+from loc_strategy_filter.download.candidates import deprioritised
+from loc_strategy_filter.download.candidates import ranked
+from loc_strategy_filter.download.candidates import readable
 from loc_strategy_filter.download.failures import FailureMemory
 from loc_strategy_filter.download.record import RecordedBytes
 

@@ -3,16 +3,17 @@ import ipaddress
 import textwrap
 import timeit
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from paste import deploy
+import pytest
 
 from loc_strategy_filter import errors
 from loc_strategy_filter import get_ordered_locations
+from loc_strategy_filter.requester import ANYONE
+from loc_strategy_filter.requester import Requester
 from loc_strategy_filter import settings
 from loc_strategy_filter import strategies
-from loc_strategy_filter.requester import ANYONE, Requester
 from loc_strategy_filter.strategies import client_network
 
 EDGE_SITES = ("10.1.0.0/16: edge1 central; 10.2.0.0/16: edge2 central; "
@@ -208,7 +209,8 @@ NAMES = ["s0", "s1", "s2", "s3", "s4"]
 
 def model_order(locations, entries, default, address):
     """The spec by a scan: the longest listed prefix holding ``address``
-    names the preference, else ``default``; a stable sort by it."""
+    names the preference, else ``default``; a stable sort by it.
+    """
     best = None
     for network, names in entries:
         if (address is not None and address.version == network.version

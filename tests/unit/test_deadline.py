@@ -8,7 +8,8 @@ from loc_strategy_filter.stores.deadline import Deadline
 def test_a_fast_source_keeps_the_rate_memory_small():
     """Thousands of reads within one window: the watchdog remembers what
     the rate rule can still ask for, not every read (a GiB at 64 KiB a
-    read within 30 s would otherwise keep 16384 samples)."""
+    read within 30 s would otherwise keep 16384 samples).
+    """
     deadline = Deadline(header_timeout=5, min_rate=1024, window=30)
     try:
         deadline.headers_received()

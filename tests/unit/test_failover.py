@@ -3,20 +3,21 @@ import hashlib
 import logging
 from typing import Optional
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+import pytest
 
 from loc_strategy_filter.download.candidates import Candidate
 from loc_strategy_filter.download.failover import (
     FailoverStream)
-from loc_strategy_filter.errors import LocationsExhausted
-from loc_strategy_filter.errors import NoReadableLocation
 from loc_strategy_filter.download.failures import FailureMemory
 from loc_strategy_filter.download.record import RecordedBytes
 from loc_strategy_filter.download.verify import Verified
+from loc_strategy_filter.errors import LocationsExhausted
+from loc_strategy_filter.errors import NoReadableLocation
 from loc_strategy_filter.errors import VerificationFailed
-from loc_strategy_filter.stores.base import ReadFailed, ReadRefused
+from loc_strategy_filter.stores.base import ReadFailed
+from loc_strategy_filter.stores.base import ReadRefused
 
 DATA = bytes(range(256)) * 4
 SECRET = "s3cret"
@@ -128,7 +129,8 @@ def failover(stores, start=0, stop=len(DATA), memory=None,
 
 def verified(stream, recorded=RECORDED):
     """The stream checked against the checksum of ``recorded``, as the
-    filter serves a whole image."""
+    filter serves a whole image.
+    """
     return Verified(stream, recorded, on_mismatch=stream.wrong_bytes)
 
 
@@ -576,7 +578,8 @@ def reaches_the_end(behaviour, position, stop):
 
 def model(behaviours, start, stop, upstream=None):
     """(outcome, offsets each location is opened at, indices that failed,
-    the offsets the upstream is asked from)."""
+    the offsets the upstream is asked from).
+    """
     position, opened_at, failed = start, {}, []
     for index, behaviour in enumerate(behaviours):
         if behaviour == "refuse":
@@ -600,7 +603,7 @@ def model(behaviours, start, stop, upstream=None):
 
 
 @given(data=st.binary(max_size=120), window=st.tuples(st.integers(0, 120),
-                                                       st.integers(0, 120)),
+                                                      st.integers(0, 120)),
        behaviours=st.lists(behaviours, min_size=1, max_size=5),
        chunk_sizes=st.lists(st.integers(1, 16), min_size=6, max_size=6),
        upstream=st.one_of(st.none(), behaviours.filter(
@@ -681,7 +684,7 @@ def test_who_served_is_logged_when_a_server_stops_at_the_last_byte(caplog):
     ({A: Store(fail_after=300), B: Store()}, False),
 ], ids=["one-location", "one-after-a-failed-open", "spliced"])
 def test_single_source_says_whether_one_location_sent_every_byte(stores,
-                                                                  single):
+                                                                 single):
     stream, _ = failover(stores)
     stream.open_first()
     assert bytes(b"".join(stream)) == DATA

@@ -9,8 +9,9 @@ import pymemcache.client.base
 import pytest
 
 from loc_strategy_filter import errors
-from loc_strategy_filter import failure_cache, options, settings
-from tests.memcached import memcached  # noqa: F401 (a fixture)
+from loc_strategy_filter import failure_cache
+from loc_strategy_filter import options
+from loc_strategy_filter import settings
 
 GROUP = options.CACHE_GROUP
 

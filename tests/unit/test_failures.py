@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loc_strategy_filter.download.failures import FailureMemory, digest
+from loc_strategy_filter.download.failures import digest
+from loc_strategy_filter.download.failures import FailureMemory
 from loc_strategy_filter.download.record import RecordedBytes
 from loc_strategy_filter.locations import url_of
 
@@ -94,7 +95,7 @@ def test_locations_without_a_url_are_kept_in_place():
     memory.failed("a")
     locations = [location("a"), {"metadata": {}}, "junk"]
     assert deprioritised(memory, locations) == [{"metadata": {}}, "junk",
-                                               location("a")]
+                                                location("a")]
 
 
 def test_expired_entries_are_forgotten():
@@ -189,8 +190,8 @@ def test_a_failed_read_counts_for_every_record():
 def test_every_recorded_field_is_part_of_the_key(field, value):
     memory = FailureMemory(30)
     memory.failed("u", RECORD)
-    assert not failed_lately(memory, 
-        "u", dataclasses.replace(RECORD, **{field: value}))
+    assert not failed_lately(memory,
+                             "u", dataclasses.replace(RECORD, **{field: value}))
 
 
 def test_wrong_bytes_leave_the_location_out_for_that_record_only():
@@ -200,8 +201,8 @@ def test_wrong_bytes_leave_the_location_out_for_that_record_only():
     memory.failed("b")
     assert [loc["url"] for loc in deprioritised(memory, locations, RECORD)] \
         == ["c", "b"]
-    assert [loc["url"] for loc in deprioritised(memory, 
-        locations, OTHER_RECORD)] == ["a", "c", "b"]
+    assert [loc["url"] for loc in deprioritised(memory,
+                                                locations, OTHER_RECORD)] == ["a", "c", "b"]
     assert [loc["url"] for loc in deprioritised(memory, locations)] == [
         "a", "c", "b"]
 

@@ -1,8 +1,8 @@
 import pytest
 
 from loc_strategy_filter import errors
-from loc_strategy_filter import settings
 from loc_strategy_filter.glance_config import GLANCE_STORE_DEFAULT_DIR
+from loc_strategy_filter import settings
 
 
 def file_dirs(tmp_path, text, project="glance"):

@@ -1,10 +1,12 @@
 import ipaddress
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 import pytest
 
-from loc_strategy_filter.stores.hosts import (
-    HostAllowList, canonical_host, split_host_port)
+from loc_strategy_filter.stores.hosts import canonical_host
+from loc_strategy_filter.stores.hosts import HostAllowList
+from loc_strategy_filter.stores.hosts import split_host_port
 
 # 127.0.0.1, and only it.
 LOOPBACK_SPELLINGS = {

@@ -1,11 +1,13 @@
 """orjson as the rewriter's fast path: the outcome of every body is the
-standard library's, and without orjson the standard library does it all."""
+standard library's, and without orjson the standard library does it all.
+"""
 
 import importlib
 import json
 import sys
 
-from hypothesis import given, settings as hypothesis_settings
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 import pytest
 
@@ -14,7 +16,7 @@ from loc_strategy_filter import rewrite
 from loc_strategy_filter.routes import Shape
 from loc_strategy_filter.settings import Settings
 
-from tests.json_backends import BACKENDS, json_backend  # noqa: F401
+from tests.json_backends import BACKENDS  # noqa: F401
 
 FILE_URL = "file:///srv/images/x"
 HTTP_URL = "http://127.0.0.1:9292/x"
@@ -91,7 +93,8 @@ SETTINGS = {"shown": SHOWN, "hidden": HIDDEN}
 
 def outcome(call):
     """What ``call()`` gives, comparable between backends: the document
-    of the body it returns (None for none), or the error it raises."""
+    of the body it returns (None for none), or the error it raises.
+    """
     try:
         new_body = call()
     except rewrite.UnusableBody as exc:
@@ -105,7 +108,8 @@ def outcome(call):
 
 def outcomes(body, shape, settings, monkeypatch):
     """The outcomes of rewrite_body and hidden_unordered with each
-    backend."""
+    backend.
+    """
     results = {}
     for backend in BACKENDS:
         with monkeypatch.context() as patched:

@@ -460,7 +460,8 @@ def shown_secrets(value, path=()):
 
 def best_direct_url(path, is_list):
     """Whether ``path`` is where a best location may show: an image's
-    ``direct_url``, the image being the body (show) or one of ``images``."""
+    ``direct_url``, the image being the body (show) or one of ``images``.
+    """
     if is_list:
         return len(path) == 3 and path[0] == "images" and path[2] == "direct_url"
     return path == ("direct_url",)

@@ -1,11 +1,11 @@
-import pathlib
 from importlib import metadata
+import pathlib
 
-import pytest
 from oslo_config import generator
+import pytest
 
-from loc_strategy_filter import options
 from loc_strategy_filter.middleware import LocationStrategyFilter
+from loc_strategy_filter import options
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 GENERATOR_CONF = (ROOT / "etc" / "oslo-config-generator"

@@ -1,10 +1,13 @@
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+import pytest
 
-from loc_strategy_filter.download.ranges import (
-    ByteRange, MultiRange, Unsatisfiable, WholeBody, content_range,
-    parse_range)
+from loc_strategy_filter.download.ranges import ByteRange
+from loc_strategy_filter.download.ranges import content_range
+from loc_strategy_filter.download.ranges import MultiRange
+from loc_strategy_filter.download.ranges import parse_range
+from loc_strategy_filter.download.ranges import Unsatisfiable
+from loc_strategy_filter.download.ranges import WholeBody
 
 
 @pytest.mark.parametrize("header, size, expected", [

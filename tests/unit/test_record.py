@@ -3,7 +3,8 @@ import logging
 
 import pytest
 
-from loc_strategy_filter.download.record import RecordedBytes, fetch_image
+from loc_strategy_filter.download.record import fetch_image
+from loc_strategy_filter.download.record import RecordedBytes
 from loc_strategy_filter.user_request import UserRequest
 from tests.unit.test_user_request import user_request
 
@@ -79,7 +80,7 @@ RECORD = {"id": "x", "size": 10, "checksum": "a" * 32,
 ], ids=["multihash-alone", "no-multihash-md5", "uncomputable-md5",
         "nothing-recorded", "all", "off"])
 def test_the_verification_chooses_what_is_checked(verification, record,
-                                                   expected):
+                                                  expected):
     assert RecordedBytes.of(record, verification) == expected
 
 

@@ -1,13 +1,17 @@
 import logging
 import string
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 import pytest
 import urllib3
 
-from loc_strategy_filter.redaction import (
-    RedactingFilter, redact_logs_of, redact_text, redact_url)
-from tests.log_doubles import colonless_header_server, capturing_root
+from loc_strategy_filter.redaction import redact_logs_of
+from loc_strategy_filter.redaction import redact_text
+from loc_strategy_filter.redaction import redact_url
+from loc_strategy_filter.redaction import RedactingFilter
+from tests.log_doubles import capturing_root
+from tests.log_doubles import colonless_header_server
 
 
 @pytest.mark.parametrize("url, expected", [

@@ -1,12 +1,16 @@
 import ipaddress
 import logging
 
+from hypothesis import given
+from hypothesis import strategies as st
 import pytest
-from hypothesis import given, strategies as st
 
 from loc_strategy_filter import requester
-from loc_strategy_filter.requester import (
-    ANYONE, MAX_HOPS, Requester, parsed_address, requester_of)
+from loc_strategy_filter.requester import ANYONE
+from loc_strategy_filter.requester import MAX_HOPS
+from loc_strategy_filter.requester import parsed_address
+from loc_strategy_filter.requester import Requester
+from loc_strategy_filter.requester import requester_of
 
 TRUSTED = [ipaddress.ip_network("10.0.0.0/8"),
            ipaddress.ip_network("fd00::/8")]
@@ -358,7 +362,7 @@ def test_the_client_is_the_rightmost_untrusted_address(
 @given(header=st.sampled_from([XFF, FWD]), value=st.text(max_size=200),
        peer=_untrusted)
 def test_any_header_from_an_untrusted_peer_gives_the_peer(header, value,
-                                                         peer):
+                                                          peer):
     environ = {"REMOTE_ADDR": str(peer), KEYS[header]: value}
     assert requester_of(environ, TRUSTED, header) == Requester(peer)
 

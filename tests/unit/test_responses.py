@@ -1,5 +1,6 @@
 """The response filter on the location API, on ``stores``, and on a call the
-rewriter has no handling for."""
+rewriter has no handling for.
+"""
 
 import json
 import logging
@@ -8,12 +9,11 @@ import pytest
 import webob
 import webob.dec
 
-from loc_strategy_filter import routes
 from loc_strategy_filter.middleware import LocationStrategyFilter
 from loc_strategy_filter.responses import ImageResponseFilter
+from loc_strategy_filter import routes
 from loc_strategy_filter.settings import Settings
 
-from tests.json_backends import json_backend  # noqa: F401 (a fixture)
 
 # Every test once with orjson, once with the standard library's json.
 pytestmark = pytest.mark.usefixtures("json_backend")
@@ -134,7 +134,8 @@ def test_a_failing_strategy_sends_the_location_api_answer_as_it_came(hide,
 
 class UnhandledCall:
     """A call added to the routes whose shape the rewriter has no handling
-    for (or that names none)."""
+    for (or that names none).
+    """
 
     value = "new"
 

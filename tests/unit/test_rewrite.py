@@ -10,7 +10,6 @@ from loc_strategy_filter import rewrite
 from loc_strategy_filter.routes import Shape
 from loc_strategy_filter.settings import Settings
 
-from tests.json_backends import json_backend  # noqa: F401 (a fixture)
 
 # Every test once with orjson, once with the standard library's json.
 pytestmark = pytest.mark.usefixtures("json_backend")
@@ -127,7 +126,7 @@ def test_hiding_keeps_the_upstream_bytes_when_no_image_shows_locations():
 
 def test_hidden_unordered_strips_every_listed_image():
     new = rewrite.hidden_unordered(body({"images": [image(), image()]}),
-                                    Shape.IMAGES)
+                                   Shape.IMAGES)
     assert json.loads(new) == {"images": [{"id": "a", "direct_url": FILE_URL}] * 2}
 
 

@@ -1,8 +1,11 @@
 import pytest
 
 from loc_strategy_filter import rewrite
-from loc_strategy_filter.routes import (
-    ImageCall, Shape, image_call, images_root, location_change)
+from loc_strategy_filter.routes import image_call
+from loc_strategy_filter.routes import ImageCall
+from loc_strategy_filter.routes import images_root
+from loc_strategy_filter.routes import location_change
+from loc_strategy_filter.routes import Shape
 
 
 @pytest.mark.parametrize("method, script_name, path, expected", [

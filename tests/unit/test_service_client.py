@@ -1,9 +1,9 @@
 """Service credentials from [location_strategy_filter_auth]."""
 
-import pytest
 from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import token_endpoint
 from oslo_config import cfg
+import pytest
 
 from loc_strategy_filter import options
 from loc_strategy_filter import service_client

@@ -2,16 +2,17 @@ import dataclasses
 import ipaddress
 import logging
 
-import pytest
 from oslo_config import cfg
+import pytest
 
 from loc_strategy_filter import errors
 from loc_strategy_filter import options
+from loc_strategy_filter.redaction import RedactingFilter
+from loc_strategy_filter.requester import ANYONE
+from loc_strategy_filter.requester import Requester
 from loc_strategy_filter import settings
 from loc_strategy_filter import stores
 from loc_strategy_filter import strategies
-from loc_strategy_filter.redaction import RedactingFilter
-from loc_strategy_filter.requester import ANYONE, Requester
 from tests import distributions
 
 FILE_URL = "file:///srv/images/x"
@@ -539,7 +540,8 @@ def test_a_third_party_readers_bad_value_fails_at_load(rbd_reader_installed):
 
 def _reader_module(*names, options=True, scheme="x-evil"):
     """A reader declaring a string option of each of ``names``, or, without
-    ``options``, no OPTIONS at all."""
+    ``options``, no OPTIONS at all.
+    """
     return (
         "from oslo_config import cfg\n\n"
         "class Reader:\n"

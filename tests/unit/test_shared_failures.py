@@ -1,15 +1,17 @@
 """Failures shared between workers through a real memcached, and every way
-the cache can fail without failing a download."""
+the cache can fail without failing a download.
+"""
 
 import logging
 import time
 
 import pytest
 
-from loc_strategy_filter import failure_cache, options, settings
 from loc_strategy_filter.download.record import RecordedBytes
 from loc_strategy_filter.download.shared_failures import SharedFailureMemory
-from tests.memcached import memcached  # noqa: F401 (a fixture)
+from loc_strategy_filter import failure_cache
+from loc_strategy_filter import options
+from loc_strategy_filter import settings
 
 LOGGER = "loc_strategy_filter.download.shared_failures"
 RECORD = RecordedBytes(10, "a" * 32)

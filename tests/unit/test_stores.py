@@ -3,8 +3,8 @@ import logging
 import pytest
 
 from loc_strategy_filter import locations
-from loc_strategy_filter import stores
 from loc_strategy_filter.redaction import RedactingFilter
+from loc_strategy_filter import stores
 from loc_strategy_filter.stores.file import FileReader
 from loc_strategy_filter.stores.http import HttpReader
 
@@ -82,7 +82,8 @@ def test_load_readers_by_scheme_with_values_by_reader_name(tmp_path):
 @pytest.fixture
 def unredacted(monkeypatch):
     """urllib3's loggers and ours, without the redaction earlier tests put
-    on them."""
+    on them.
+    """
     names = [name for name in logging.Logger.manager.loggerDict
              if name.partition(".")[0] in ("urllib3", "loc_strategy_filter")]
     loggers = [logging.getLogger(name) for name in names]
@@ -146,7 +147,8 @@ def test_two_readers_of_one_scheme_are_a_packaging_mistake():
         "space-before-colon", "no-reader", "no-scheme", "not-a-string"])
 def test_reader_for_a_url(url, scheme):
     """The reader of the scheme ``locations.scheme_of`` reads, as the store
-    type does; whether it may read the URL is its ``allows``."""
+    type does; whether it may read the URL is its ``allows``.
+    """
     readers = {"file": "file reader", "http": "http reader"}
     assert stores.reader_for(readers, url) == readers.get(scheme)
     if scheme is not None:

@@ -3,9 +3,10 @@ import os
 
 import pytest
 
-from loc_strategy_filter.stores import (
-    InvalidReaderOption, ReadFailed, ReadRefused)
 from loc_strategy_filter.stores.file import FileReader
+from loc_strategy_filter.stores import InvalidReaderOption
+from loc_strategy_filter.stores import ReadFailed
+from loc_strategy_filter.stores import ReadRefused
 
 DATA = bytes(range(256)) * 40  # 10240 bytes, every offset distinguishable
 SECRET = b"outside the allowed dirs"

@@ -13,15 +13,21 @@ import threading
 import time
 
 import hypothesis
-import pytest
 from hypothesis import strategies as st
+import pytest
 
 from loc_strategy_filter import errors
 from loc_strategy_filter import settings
-from loc_strategy_filter.stores import ReadFailed, ReadRefused, build_reader
-from loc_strategy_filter.stores.http import BLOCK_SIZE, HttpReader
+from loc_strategy_filter.stores import build_reader
+from loc_strategy_filter.stores.http import BLOCK_SIZE
+from loc_strategy_filter.stores.http import HttpReader
+from loc_strategy_filter.stores import ReadFailed
+from loc_strategy_filter.stores import ReadRefused
+from tests.functional.mirrors import answer
+from tests.functional.mirrors import dribble
+from tests.functional.mirrors import RawMirror
+from tests.functional.mirrors import reset
 from tests import servers
-from tests.functional.mirrors import RawMirror, answer, dribble, reset
 
 DATA = bytes(range(256)) * 40  # 10240 bytes, every offset distinguishable
 
@@ -61,7 +67,7 @@ def send(handler, status, body, headers=(), length=None):
     for name, value in dict(headers).items():
         handler.send_header(name, value)
     handler.send_header("Content-Length", str(len(body) if length is None
-                                               else length))
+                                              else length))
     handler.end_headers()
     handler.wfile.write(body)
 
@@ -801,7 +807,7 @@ HOSTILE = {
            "ipv6-in-port": "http://127.0.0.1:[::1]/img",
            "empty-host": "http:///img",
            "non-ascii-host": "http://\uff10.0.0.1/img",
-       }.items()},
+        }.items()},
 }
 
 
@@ -1017,7 +1023,8 @@ STATUS_LINES = st.one_of(
 
 def truthful_body(head, asked_start):
     """DATA from where the head says the body starts (a lying head is the
-    point; lying bytes only checksums can catch)."""
+    point; lying bytes only checksums can catch).
+    """
     match = re.search(r"Content-Range: bytes (\d{1,5})-", head)
     first = int(match[1]) if match and "206" in head.split("\r\n")[0] else 0
     return DATA[min(first, len(DATA)):]
@@ -1026,7 +1033,7 @@ def truthful_body(head, asked_start):
 @hypothesis.settings(max_examples=150, deadline=None, suppress_health_check=[
     hypothesis.HealthCheck.function_scoped_fixture])
 @hypothesis.given(status=STATUS_LINES, lines=st.lists(HEADER_LINES,
-                                                       max_size=6),
+                                                      max_size=6),
                   body_length=st.integers(0, len(DATA)),
                   asked=st.sampled_from([(0, None), (10, 100), (5000, None),
                                          (0, len(DATA))]))

@@ -2,14 +2,16 @@ import copy
 import importlib
 import string
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+import pytest
 
 import loc_strategy_filter
-from loc_strategy_filter import choose_best_location, get_ordered_locations
+from loc_strategy_filter import choose_best_location
+from loc_strategy_filter import get_ordered_locations
+from loc_strategy_filter.requester import ANYONE
+from loc_strategy_filter.requester import Requester
 from loc_strategy_filter import strategies
-from loc_strategy_filter.requester import ANYONE, Requester
 from loc_strategy_filter.strategies.base import Strategy
 
 # The spec's scheme map, written out independently of the code under test.
@@ -134,7 +136,8 @@ def test_output_is_the_same_locations_stably_sorted_by_the_model(locations,
                                                                  choice):
     """The model's order, by identity: the same objects (a permutation), the
     more preferred groups first, each group in its original order; so
-    ordering the output again changes nothing."""
+    ordering the output again changes nothing.
+    """
     strategy, options = choice
     expected = sorted(locations, key=expected_rank(strategy, options))
     result = get_ordered_locations(locations, strategy, **options)

@@ -16,8 +16,8 @@ from paste import deploy
 import pytest
 import webob
 
-from loc_strategy_filter_stub import StubImageAPI
 from loc_strategy_filter_stub import images as images_mod
+from loc_strategy_filter_stub import StubImageAPI
 from tests.servers import http_server
 
 PATCH = "application/openstack-images-v2.1-json-patch"
@@ -542,7 +542,7 @@ def test_a_multi_store_image_lists_its_stores_in_location_order(tmp_path):
 @pytest.mark.parametrize("multi_store, metadata", [
     (False, {"store": "fast"}), (True, {}), (True, {"store": ""}),
     (True, {"store": 7})], ids=["single-store", "no-store", "empty-store",
-                                 "store-not-a-string"])
+                                "store-not-a-string"])
 def test_no_stores_without_a_store_to_list(tmp_path, multi_store, metadata):
     app = StubImageAPI(data_dir=str(tmp_path), multi_store=multi_store)
     image_id = app.create_image(name="x")["id"]
@@ -884,7 +884,8 @@ print(sorted(name for name in sys.modules
 def test_the_filter_never_imports_the_stub():
     """Every module a Glance process may load, the command's included
     (``download``, ``order``; ``serve`` until it runs the stub), and each
-    command's ``--help``, leave the stub unimported."""
+    command's ``--help``, leave the stub unimported.
+    """
     ran = subprocess.run([sys.executable, "-c", NOT_THE_STUB], check=True,
                          capture_output=True, text=True)
     assert ran.stdout.strip() == "[]"

@@ -228,4 +228,4 @@ def test_without_headers_ignores_case_and_keeps_order():
                ("X-B", "2")]
     dropped = upstream.FRAMING_HEADERS | upstream.CONTENT_HEADERS
     assert upstream.without_headers(headers, dropped) == [("X-A", "1"),
-                                                           ("X-B", "2")]
+                                                          ("X-B", "2")]

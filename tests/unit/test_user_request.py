@@ -29,7 +29,8 @@ def test_attributes_set_on_the_internal_request_stay_there():
 
 def test_what_the_upstream_writes_into_the_users_request_stays_there():
     """Glance's urlmap and router rewrite the environ of the user's
-    download; a record request built afterwards must not inherit that."""
+    download; a record request built afterwards must not inherit that.
+    """
     user = user_request()
     context = user.context
     taken = UserRequest(user.environ)

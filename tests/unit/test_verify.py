@@ -6,16 +6,21 @@ import threading
 import time
 from unittest import mock
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+import pytest
 
+from loc_strategy_filter.download.record import computable
+from loc_strategy_filter.download.record import RecordedBytes
 from loc_strategy_filter.download import verify
-from loc_strategy_filter.download.record import RecordedBytes, computable
 from loc_strategy_filter.download.verify import Verified
 from loc_strategy_filter.download.verify import Verifier
 from loc_strategy_filter.errors import VerificationFailed
-from tests.unit.test_failover import A, B, Store, drain, served
+from tests.unit.test_failover import A
+from tests.unit.test_failover import B
+from tests.unit.test_failover import drain
+from tests.unit.test_failover import served
+from tests.unit.test_failover import Store
 
 DATA = b"the image bytes " * 100
 MD5 = hashlib.md5(DATA).hexdigest()
@@ -28,7 +33,8 @@ REAL_MD5 = hashlib.md5
 @pytest.fixture(autouse=True, scope="module", params=["inline", "threaded"])
 def mode(request):
     """Every test twice: as the small bodies here are hashed, and as a
-    large body is (threads, in batches of a few chunks)."""
+    large body is (threads, in batches of a few chunks).
+    """
     if request.param == "inline":
         yield request.param
         return
@@ -124,7 +130,7 @@ def test_an_unusable_algorithm_is_skipped_with_one_warning(algo, caplog):
 def test_an_unusable_algorithm_still_checks_md5():
     with pytest.raises(VerificationFailed, match="md5"):
         checked(RecordedBytes(len(DATA), MD5, "no-such-hash-either", "00"),
-                 corrupt(DATA))
+                corrupt(DATA))
 
 
 @given(data=st.binary(max_size=200), cuts=st.lists(st.integers(0, 200)))
@@ -132,7 +138,7 @@ def test_any_chunking_gives_the_same_verdict(data, cuts):
     bounds = sorted({0, len(data), *(c for c in cuts if c < len(data))})
     chunks = [data[a:b] for a, b in zip(bounds, bounds[1:])]
     checked(RecordedBytes(len(data), hashlib.md5(data).hexdigest(), "sha256",
-                      hashlib.sha256(data).hexdigest()), *chunks)
+                          hashlib.sha256(data).hexdigest()), *chunks)
 
 
 # -- A body checked as it passes ----------------------------------------------
@@ -185,7 +191,8 @@ def test_wrong_bytes_arrive_short_and_are_told(chunks):
 
 def test_the_last_chunk_is_checked_before_the_body_is_read_on():
     """The failover stream logs who served once it is read to its end:
-    wrong bytes must be found first."""
+    wrong bytes must be found first.
+    """
     inner = Body(corrupt(DATA), b"never read")
     received, error = drain(Verified(inner, RecordedBytes(len(DATA), MD5)))
     assert (received, inner.pulled) == (b"", 1)
@@ -421,7 +428,8 @@ def test_a_slow_digest_holds_the_body_back_instead_of_queueing_it(mode):
 @given(fail_after=st.integers(1, len(DATA) - 1), wrong_tail=st.booleans())
 def test_the_digests_run_on_across_a_failover(fail_after, wrong_tail):
     """The second location's bytes are hashed after the first's, from the
-    byte the first stopped at."""
+    byte the first stopped at.
+    """
     recorded = RecordedBytes(len(DATA), MD5, "sha512", SHA512)
     tail = DATA[:-1] + bytes([DATA[-1] ^ (1 if wrong_tail else 0)])
     _, _, received, error = served(
@@ -436,7 +444,8 @@ def test_the_digests_run_on_across_a_failover(fail_after, wrong_tail):
 
 def failing_digest_starts(after):
     """``Thread.start`` failing, as at a process's thread limit, for the
-    digest threads after the first ``after``."""
+    digest threads after the first ``after``.
+    """
     started, real_start = [0], threading.Thread.start
 
     def start(thread):
