@@ -173,11 +173,10 @@ class Client:
 
     def _open(self, record, recorded, api, client_address):
         image_id = record["id"]
-        ranking = candidates.ranked(record, self._order_for(client_address))
-        recalled = self._failures.recall(
-            [location["url"] for _, location in ranking], recorded)
-        found = candidates.readable(
-            candidates.deprioritised(ranking, recalled), self.settings.readers)
+        _, recalled, tried = candidates.planned(
+            record, self._order_for(client_address), self._failures,
+            recorded)
+        found = candidates.readable(tried, self.settings.readers)
         continuation = None if api is None else (
             lambda start, stop: api.source(image_id, recorded.size, start,
                                            stop))

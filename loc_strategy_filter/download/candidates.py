@@ -3,6 +3,7 @@ and the client. An image not ``active`` has none: the API decides on those.
 """
 
 import dataclasses
+import typing
 
 from loc_strategy_filter.locations import shown_locations
 from loc_strategy_filter.stores import Reader
@@ -51,20 +52,25 @@ def readable(ranking, readers):
     return found
 
 
-def _tried(image, order, memory, recorded):
+class Planned(typing.NamedTuple):
+    """An image's locations as a download plans to read them."""
+
+    #: ``ranked``'s ``(index, location)`` pairs, in strategy order.
+    ranking: list
+    #: What the memory of failures recalls of them (``failures.Recalled``).
+    recalled: object
+    #: The pairs in the order tried: those that failed lately last, those
+    #: whose bytes were wrong for this record left out.
+    tried: list
+
+
+def planned(image, order, memory, recorded):
+    """How a download of ``image`` (``RecordedBytes`` ``recorded``) reads
+    it, in ``order``, given the failures ``memory`` (a
+    ``failures.FailureMemory``) holds: one rule for the filter and the
+    client.
+    """
     ranking = ranked(image, order)
-    if memory is None:
-        return ranking
-    return deprioritised(ranking, memory.recall(
-        [location["url"] for _, location in ranking], recorded))
-
-
-def best_location(image, order, memory=None, recorded=None):
-    """The location to try first, even one only the upstream can read."""
-    return next((location for _, location
-                 in _tried(image, order, memory, recorded)), None)
-
-
-def candidates(image, order, readers, memory=None, recorded=None):
-    """What a download reads: the readable ones, in the order tried."""
-    return readable(_tried(image, order, memory, recorded), readers)
+    recalled = memory.recall([location["url"] for _, location in ranking],
+                             recorded)
+    return Planned(ranking, recalled, deprioritised(ranking, recalled))

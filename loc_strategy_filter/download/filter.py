@@ -15,8 +15,7 @@ import urllib.parse
 
 from loc_strategy_filter.download import authorisation
 from loc_strategy_filter.download import body
-from loc_strategy_filter.download.candidates import deprioritised
-from loc_strategy_filter.download.candidates import ranked
+from loc_strategy_filter.download.candidates import planned
 from loc_strategy_filter.download.candidates import readable
 from loc_strategy_filter.download.continuation import UpstreamContinuation
 from loc_strategy_filter.download.failover import (
@@ -155,12 +154,10 @@ class DownloadFilter:
         if kept is None:
             return None
         image, recorded = kept
-        ranking = ranked(image, functools.partial(
-            self.settings.order, requester=user_request.requester))
-        recalled = self.failures.recall(
-            [location["url"] for _, location in ranking], recorded)
-        return _Record(image, recorded, ranking, recalled,
-                       deprioritised(ranking, recalled))
+        return _Record(image, recorded, *planned(
+            image, functools.partial(self.settings.order,
+                                     requester=user_request.requester),
+            self.failures, recorded))
 
     def _image(self, user_request):
         """``(image, RecordedBytes)``: kept, or read as the user."""

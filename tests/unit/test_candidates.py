@@ -1,10 +1,7 @@
 import pytest
 
-from loc_strategy_filter.download.candidates import best_location
 from loc_strategy_filter.download.candidates import Candidate
-from loc_strategy_filter.download.candidates import candidates
-from loc_strategy_filter.download.candidates import deprioritised
-from loc_strategy_filter.download.candidates import ranked
+from loc_strategy_filter.download.candidates import planned
 from loc_strategy_filter.download.candidates import readable
 from loc_strategy_filter.download.failures import FailureMemory
 from loc_strategy_filter.download.record import RecordedBytes
@@ -34,6 +31,19 @@ def image(*urls, status="active", **fields):
 
 def reversed_order(locations):
     return locations[::-1]
+
+
+def candidates(image, order, readers, memory=None, recorded=None):
+    """What a download reads: the readable ones, in the order tried."""
+    memory = FailureMemory(0) if memory is None else memory
+    return readable(planned(image, order, memory, recorded).tried, readers)
+
+
+def best_location(image, order, memory=None):
+    """The location a download tries first, readable or not."""
+    memory = FailureMemory(0) if memory is None else memory
+    return next((location for _, location
+                 in planned(image, order, memory, None).tried), None)
 
 
 def found(image, order=list, readers=READERS, **kwargs):
@@ -105,10 +115,10 @@ def test_one_ranking_gives_the_best_location_and_the_candidates():
     memory = FailureMemory(60)
     memory.failed("file:///b")
     shown = image("rbd://pool/a", "file:///b", "file:///c")
-    ranking = ranked(shown, reversed_order)
+    ranking, recalled, tried = planned(shown, reversed_order, memory,
+                                       RECORDED)
     assert [index for index, _ in ranking] == [2, 1, 0]
-    tried = deprioritised(ranking, memory.recall(
-        [location["url"] for _, location in ranking], RECORDED))
+    assert recalled.recently_failed("file:///b")
     assert [index for index, _ in tried] == [2, 0, 1]
     assert [(c.index, c.url) for c in readable(tried, READERS)] == [
         (2, "file:///c"), (1, "file:///b")]
