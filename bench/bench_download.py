@@ -176,7 +176,8 @@ def wait_until_up(url, process, log_path):
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{url}: the server exited; see {tail(log_path)}")
+            raise RuntimeError(
+                f"{url}: the server exited; see {tail(log_path)}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 response.read()

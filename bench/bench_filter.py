@@ -66,8 +66,9 @@ def environ_for(path, query="", **values):
     """A GET of ``path``; ``values`` add or replace CGI variables
     (``REMOTE_ADDR``).
     """
-    return {**{"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query,
-            "SCRIPT_NAME": "", "SERVER_NAME": "127.0.0.1",
+    return {**{"REQUEST_METHOD": "GET", "PATH_INFO": path,
+               "QUERY_STRING": query, "SCRIPT_NAME": "",
+               "SERVER_NAME": "127.0.0.1",
                "SERVER_PORT": "9292", "SERVER_PROTOCOL": "HTTP/1.1",
                "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(),
                "wsgi.errors": io.StringIO(), "wsgi.multithread": False,

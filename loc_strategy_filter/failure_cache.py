@@ -168,7 +168,8 @@ def _tls_context(group):
     if not _value(group, "tls_enabled"):
         return None
     try:
-        context = ssl.create_default_context(cafile=_value(group, "tls_cafile"))
+        context = ssl.create_default_context(
+            cafile=_value(group, "tls_cafile"))
         certfile = _value(group, "tls_certfile")
         if certfile:
             context.load_cert_chain(certfile, _value(group, "tls_keyfile"))

@@ -38,7 +38,8 @@ def register(conf):
 
 
 def _dirs_of_group(group):
-    dirs = [group.filesystem_store_datadir] if group.filesystem_store_datadir else []
+    dirs = ([group.filesystem_store_datadir]
+            if group.filesystem_store_datadir else [])
     for entry in group.filesystem_store_datadirs:
         # "path:priority", the priority being optional.
         path, sep, priority = entry.rpartition(":")
@@ -52,7 +53,8 @@ def file_store_dirs(conf, project):
     for name, store_type in conf.enabled_backends.items():
         if store_type.strip() == "file":
             conf.register_opts(_DIR_OPTS, group=name)
-            dirs.extend(_dirs_of_group(conf[name]) or [GLANCE_STORE_DEFAULT_DIR])
+            dirs.extend(_dirs_of_group(conf[name])
+                        or [GLANCE_STORE_DEFAULT_DIR])
     store = conf.glance_store
     single_store_file = "file" in [name.strip() for name in store.stores]
     if not conf.enabled_backends and single_store_file:

@@ -99,7 +99,8 @@ class LocationLookup:
         # once it refused this caller, the answer's other images do not ask.
         refused = threading.Event()
         for image_id in dict.fromkeys(image_ids):
-            if not (isinstance(image_id, str) and _IMAGE_ID.fullmatch(image_id)):
+            if not (isinstance(image_id, str)
+                    and _IMAGE_ID.fullmatch(image_id)):
                 continue
             cached = self.cache.get(image_id)
             if cached is not None:

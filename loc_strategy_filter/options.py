@@ -451,9 +451,10 @@ def declared_opts():
 
 
 def auth_opts():
-    """The common options of ``[location_strategy_filter_auth]``: keystoneauth1's
-    ``auth_type`` and ``auth_section``, its session and its adapter options
-    (an auth plugin's own, such as ``password``'s, follow its ``auth_type``).
+    """The common options of ``[location_strategy_filter_auth]``:
+    keystoneauth1's ``auth_type`` and ``auth_section``, its session and its
+    adapter options (an auth plugin's own, such as ``password``'s, follow its
+    ``auth_type``).
     """
     adapter_opts = ks_loading.get_adapter_conf_options()
     for opt in adapter_opts:

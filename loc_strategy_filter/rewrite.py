@@ -282,11 +282,12 @@ def _no_handling(shape):
 def rewrite_body(body, shape, settings, learn=None, requester=ANYONE):
     """The rewritten body, or None when it needs no change.
 
-    ``locations`` are put in strategy order for ``requester``, ``direct_url`` points at the
-    first of them and ``stores`` follows them; nothing the upstream did not
-    show is ever added. An image with ``direct_url`` but no ``locations``
-    has its ``direct_url`` pointed at the best of the locations
-    ``learn(image_ids)`` (a dict by id, see ``location_lookup``) gives it.
+    ``locations`` are put in strategy order for ``requester``,
+    ``direct_url`` points at the first of them and ``stores`` follows them;
+    nothing the upstream did not show is ever added. An image with
+    ``direct_url`` but no ``locations`` has its ``direct_url`` pointed at
+    the best of the locations ``learn(image_ids)`` (a dict by id, see
+    ``location_lookup``) gives it.
 
     The body is understood when it is strict JSON (no ``NaN`` or
     ``Infinity``, no number beyond a float's range, nested no deeper than

@@ -69,8 +69,9 @@ def _check_static(auth, values):
     """
     if not isinstance(auth, token_endpoint.Token):
         return
-    for name, value in (("endpoint", auth.endpoint or values.endpoint_override),
-                        ("token", auth.token)):
+    for name, value in (
+            ("endpoint", auth.endpoint or values.endpoint_override),
+            ("token", auth.token)):
         if not value:
             raise ServiceCredentialsError(
                 f"[{options.AUTH_GROUP}] auth_type = admin_token: missing "

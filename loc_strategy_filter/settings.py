@@ -176,8 +176,9 @@ def load_config(project=None, config_files=(), program=None, overrides=None):
     """
     for path in config_files:
         if not os.path.isfile(path):
-            raise ConfigurationError(f"oslo_config_file: {path!r} is not a readable "
-                                     "file; allowed: paths of existing config files")
+            raise ConfigurationError(
+                f"oslo_config_file: {path!r} is not a readable file; "
+                "allowed: paths of existing config files")
     index = _option_index()
     conf = cfg.ConfigOpts()
     register_options(conf)
@@ -187,7 +188,8 @@ def load_config(project=None, config_files=(), program=None, overrides=None):
              default_config_files=list(config_files) or None,
              validate_default_values=True, use_env=False)
     except cfg.Error as exc:
-        raise ConfigurationError(f"Cannot read the config files: {exc}") from None
+        raise ConfigurationError(
+            f"Cannot read the config files: {exc}") from None
     for name, value in (overrides or {}).items():
         if name not in index:
             raise ConfigurationError(f"Unknown option {name!r}; allowed: "
@@ -199,7 +201,8 @@ def load_config(project=None, config_files=(), program=None, overrides=None):
         # oslo.config's types raise AttributeError or TypeError, not
         # ValueError, for a value of the wrong Python type (3 for a bool).
         except (AttributeError, TypeError, ValueError) as exc:
-            raise ConfigurationError(_invalid(group, opt, value, exc)) from None
+            raise ConfigurationError(
+                _invalid(group, opt, value, exc)) from None
     return conf
 
 
@@ -214,8 +217,9 @@ def _value(conf, group, opt):
             return conf[opt.dest]
         return conf[group][opt.dest]
     except (cfg.ConfigFileValueError, ValueError) as exc:
-        raise ConfigurationError(f"Invalid value for option [{group}] {opt.dest}: "
-                                 f"{exc}; allowed: {_allowed_values(opt)}") from None
+        raise ConfigurationError(
+            f"Invalid value for option [{group}] {opt.dest}: "
+            f"{exc}; allowed: {_allowed_values(opt)}") from None
 
 
 def _strategy_orderer(conf, strategy):
@@ -349,8 +353,8 @@ def _glance_file_dirs(conf):
     except cfg.NoSuchOptError:  # a caller's ConfigOpts without Glance's
         return ()
     except (cfg.ConfigFileValueError, ValueError) as exc:
-        raise ConfigurationError(f"Invalid Glance file store configuration: {exc}"
-                                 ) from None
+        raise ConfigurationError(
+            f"Invalid Glance file store configuration: {exc}") from None
 
 
 #: The reader options that, left empty, default to what Glance's own

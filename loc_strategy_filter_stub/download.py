@@ -48,8 +48,9 @@ def preferred_first(locations, store):
     """Glance's ``?prefer=``: that store's locations first, the others
     kept after them as fallback.
     """
-    return sorted(locations,
-                  key=lambda location: location["metadata"].get("store") != store)
+    return sorted(
+        locations,
+        key=lambda location: location["metadata"].get("store") != store)
 
 
 def open_first(image, data_dir, prefer=None):

@@ -77,7 +77,8 @@ def build_pipeline(args):
 
 
 def _call(app, method, path, **kwargs):
-    response = webob.Request.blank(path, method=method, **kwargs).get_response(app)
+    request = webob.Request.blank(path, method=method, **kwargs)
+    response = request.get_response(app)
     if response.status_int >= 300:
         raise RuntimeError(f"{method} {path}: {response.status}")
     return response

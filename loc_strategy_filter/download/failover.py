@@ -186,8 +186,9 @@ class FailoverStream:
                     or self._open_continuation(position)):
                 LOG.error("Image %s: no location left to read bytes %d to %d",
                           self._image_id, position, self._stop)
-                raise LocationsExhausted(f"image {self._image_id}: every location "
-                                         f"failed before byte {self._stop}")
+                raise LocationsExhausted(
+                    f"image {self._image_id}: every location "
+                    f"failed before byte {self._stop}")
 
     def _sent_too_much(self, position):
         self._failed(self._reading, position,

@@ -82,8 +82,9 @@ class Verifier:
         for what, digest, expected in self._digests:
             actual = digest.hexdigest()
             if actual != expected:
-                raise VerificationFailed(f"{what} mismatch: expected {expected}, "
-                                         f"computed {actual}")
+                raise VerificationFailed(
+                    f"{what} mismatch: expected {expected}, "
+                    f"computed {actual}")
 
     def close(self):
         """Stop hashing: what the digests come to is no longer wanted."""

@@ -200,7 +200,7 @@ class FileSource:
         file_object.seek(start)
 
     def chunks(self):
-        """The bytes from ``start`` to ``stop``; ``ReadFailed`` if cut short."""
+        """Bytes ``start`` to ``stop``; ``ReadFailed`` if cut short."""
         remaining = self._length
         while remaining:
             try:

@@ -361,8 +361,9 @@ Related options:
             response = connection.getresponse()
         except _BROKEN as exc:
             connection.close()
-            raise ReadFailed(f"{redact_url(target.url)}: "
-                             f"{deadline.expired or _described(exc)}") from None
+            raise ReadFailed(
+                f"{redact_url(target.url)}: "
+                f"{deadline.expired or _described(exc)}") from None
         answer = _Answer(connection, sock, response)
         if deadline.expired:
             answer.close()

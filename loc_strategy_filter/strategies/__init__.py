@@ -29,7 +29,8 @@ __all__ = [
 
 @functools.lru_cache(maxsize=None)
 def _registry():
-    return {ep.name: ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
+    return {ep.name: ep
+            for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
 
 
 def available_strategies():
@@ -63,7 +64,7 @@ def get_ordered_locations(locations, strategy=DEFAULT_STRATEGY, *,
 
 def choose_best_location(locations, strategy=DEFAULT_STRATEGY, *,
                          client_address=None, **options):
-    """The best of ``locations`` (the dict itself), or None if there is none."""
+    """The best of ``locations`` (the dict itself), or None if none."""
     ordered = get_ordered_locations(locations, strategy,
                                     client_address=client_address, **options)
     return ordered[0] if ordered else None

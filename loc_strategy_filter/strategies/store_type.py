@@ -51,7 +51,8 @@ def _build(store_type_preference=()):
                                  store_type_preference,
                                  canonical=_canonical_store_type)
     # Rank by scheme directly: this runs for every location of every response.
-    rank_of_scheme = {scheme: rank for rank, store_type in enumerate(preference)
+    rank_of_scheme = {scheme: rank
+                      for rank, store_type in enumerate(preference)
                       for scheme in STORE_TYPE_SCHEMES[store_type]}
     last = len(preference)
 

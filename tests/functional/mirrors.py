@@ -18,7 +18,8 @@ class Mirror:
     Every request is recorded in ``log`` as (method, path, Range header).
     """
 
-    def __init__(self, data=b"", behaviour="ok", die_after=0, redirect_to=None):
+    def __init__(self, data=b"", behaviour="ok", die_after=0,
+                 redirect_to=None):
         self.data = data
         self.behaviour = behaviour
         self.die_after = die_after

@@ -233,8 +233,8 @@ def test_no_cache_with_a_ttl_of_zero(pipeline, endpoint):
     app = None
     recorder = Recorder(lambda environ, start: app.application(environ,
                                                                start))
-    app = pipeline(auth=admin_token(endpoint(recorder)), location_cache_ttl="0",
-                   **HTTP_FIRST)
+    app = pipeline(auth=admin_token(endpoint(recorder)),
+                   location_cache_ttl="0", **HTTP_FIRST)
     image_at(app, FILE_URL, HTTP_URL)
     listed(app)
     listed(app)

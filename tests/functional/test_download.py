@@ -127,7 +127,8 @@ def test_a_disallowed_redirect_is_never_followed(stub, tmp_path, started):
     redirecting = started(behaviour="redirect",
                           redirect_to=f"http://127.0.0.1:{elsewhere.port}/x")
     image_id = image_with(stub, redirecting.url())
-    app = filtered(stub, tmp_path, http_allowed_hosts=f"127.0.0.1:{redirecting.port}",
+    app = filtered(stub, tmp_path,
+                   http_allowed_hosts=f"127.0.0.1:{redirecting.port}",
                    **MIRROR_FIRST)
     response = download(app, image_id)
     assert response.body == DATA  # from the file location

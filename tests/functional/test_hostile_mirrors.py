@@ -60,8 +60,7 @@ HOSTILE = {
            "bad-port": "http://127.0.0.1:99999/x",
            "control-character": "/x\x01y",
            "ftp": "ftp://127.0.0.1/x",
-           "ipv6-garbage": "http://[::1/x",
-        }.items()},
+           "ipv6-garbage": "http://[::1/x"}.items()},
 }
 
 RANGE_HOSTILE = {

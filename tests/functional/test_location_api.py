@@ -86,7 +86,8 @@ def test_stores_follow_the_strategy_in_a_multi_store_image(load_pipeline,
             {"url": HTTP_URL, "metadata": {"store": "slow"}}]})
     assert response.status_int == 200, response.text
 
-    for image in (response.json, call(app, "GET", f"/v2/images/{image_id}").json,
+    for image in (response.json,
+                  call(app, "GET", f"/v2/images/{image_id}").json,
                   call(app, "GET", "/v2/images").json["images"][0]):
         assert image["stores"] == "slow,fast"
         assert image["direct_url"] == HTTP_URL

@@ -168,9 +168,11 @@ def test_bad_configuration_fails_when_the_pipeline_loads(load_pipeline, conf,
 def test_unknown_key_in_the_filter_section_fails_at_load(tmp_path):
     ini = tmp_path / "api-paste.ini"
     ini.write_text("[pipeline:main]\npipeline = lsf stub\n"
-                   "[filter:lsf]\nuse = egg:loc_strategy_filter#location_strategy\n"
+                   "[filter:lsf]\n"
+                   "use = egg:loc_strategy_filter#location_strategy\n"
                    "store_type_preferences = http\n"
-                   "[app:stub]\nuse = egg:loc_strategy_filter#stub_image_api\n")
+                   "[app:stub]\n"
+                   "use = egg:loc_strategy_filter#stub_image_api\n")
     with pytest.raises(ValueError, match="store_type_preferences"):
         deploy.loadapp(f"config:{ini}")
 

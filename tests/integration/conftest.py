@@ -2,7 +2,8 @@
 
 Run it with the Glance virtualenv's python:
 
-    tools/glance-venv.sh && .cache/glance-venv/bin/python -m pytest tests/integration
+    tools/glance-venv.sh &&
+        .cache/glance-venv/bin/python -m pytest tests/integration
 
 Three Glance deployments, each one database and its stores, are served by
 glance-api processes under uWSGI that differ only in their paste pipeline

@@ -34,10 +34,12 @@ from tests.integration.conftest import COMMAND
 
 FILTER_NAME = "location_strategy"
 
+FACTORY = "loc_strategy_filter.middleware:LocationStrategyFilter.factory"
+
 # The section our README tells operators to add to glance-api-paste.ini.
 FILTER_SECTION = f"""
 [filter:{FILTER_NAME}]
-paste.filter_factory = loc_strategy_filter.middleware:LocationStrategyFilter.factory
+paste.filter_factory = {FACTORY}
 oslo_config_project = glance
 oslo_config_program = glance-api
 """

@@ -30,8 +30,9 @@ from tests.integration.conftest import DATA
 from tests.integration.test_location_api import END_USER
 from tests.integration.test_location_api import locations
 from tests.integration.test_location_api import SERVICE
-from tests.integration.test_multistore import copy_to_both_stores  # noqa: F401 (fixture)
-from tests.integration.test_multistore import stores_read  # noqa: F401 (fixture)
+# Fixtures, used by name.
+from tests.integration.test_multistore import copy_to_both_stores  # noqa: F401
+from tests.integration.test_multistore import stores_read  # noqa: F401
 
 # The callers for whom the filter learns the locations, and the server.
 LEARNING = [

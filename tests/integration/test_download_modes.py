@@ -87,7 +87,7 @@ def test_sdk_download_in_serve_mode_comes_from_the_mirror(
     assert len(filter_gets(mirror, original_case.mirror_path, since)) == 1
 
 
-# --- Multi-store: copies in two file stores -----------------------------------
+# --- Multi-store: copies in two file stores ----------------------------------
 
 @pytest.mark.parametrize("server, read_by_glance, read_by_filter", [
     ("store_id", {"slow"}, False),

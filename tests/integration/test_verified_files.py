@@ -19,7 +19,8 @@ from tests.integration.test_hostile_mirrors import logged_download
 
 STREAMED = (f"bytes 0 to {len(DATA)} served by location 0 (file store) after "
             "0 failover(s)")
-SENDFILE = "served by location 0 (file store) through the server's file wrapper"
+SENDFILE = ("served by location 0 (file store) through the server's file "
+            "wrapper")
 VERIFIED = "the file of location 0 matched the image's record"
 
 

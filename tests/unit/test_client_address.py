@@ -49,7 +49,7 @@ def _received_anything(sock, seconds=0.2):
     pytest.param("::1", marks=pytest.mark.skipif(
         not _has_ipv6_loopback(), reason="no IPv6 loopback")),
 ], ids=["ipv4", "ipv6"], indirect=True)
-def test_towards_a_loopback_endpoint_the_address_is_loopback_and_nothing_is_sent(
+def test_to_a_loopback_endpoint_the_address_is_loopback_and_nothing_is_sent(
         udp_server):
     expected = udp_server.getsockname()[0]
 

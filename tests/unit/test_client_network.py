@@ -74,7 +74,8 @@ NESTED = "10.0.0.0/8: other; 10.1.0.0/16: central; 10.1.2.0/24: edge2"
      ["edge1", "other", "central", "edge2"]),
     ("10.1.0.1", {"network_preferences": "10.1.0.0/16: EDGE1 Central edge1"},
      ["edge1", "central", "other", "edge2"]),
-    ("10.1.0.1", {"network_preferences": "10.1.0.0/16:edge2,,edge1 ,\tcentral"},
+    ("10.1.0.1",
+     {"network_preferences": "10.1.0.0/16:edge2,,edge1 ,\tcentral"},
      ["edge2", "edge1", "central", "other"]),
     ("10.1.0.1", {"network_preferences":
                   "\n  10.2.0.0/16: edge2\n\n  10.1.0.0/16: edge1 ;"},
@@ -303,8 +304,8 @@ def test_output_is_a_permutation_of_the_input(image, address):
 # -- Cost --------------------------------------------------------------------
 
 def per_order_seconds(network_count):
-    entries = "; ".join(
-        f"10.{i // 256}.{i % 256}.0/24: s{i % 5}" for i in range(network_count))
+    entries = "; ".join(f"10.{i // 256}.{i % 256}.0/24: s{i % 5}"
+                        for i in range(network_count))
     order = client_network.STRATEGY.orderer(network_preferences=entries)
     requester = Requester.at("192.0.2.1")  # in none: the most lookups
     image = [location(name) for name in NAMES]

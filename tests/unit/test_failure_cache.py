@@ -1,4 +1,4 @@
-"""The shared cache's configuration, and its client against a real memcached."""
+"""The shared cache's configuration, and its client against real memcached."""
 
 import pickle
 import socket
@@ -70,7 +70,8 @@ def test_an_empty_server_list_fails_at_start_up():
 def test_an_unreadable_tls_file_fails_at_start_up(tmp_path):
     conf = enabled("127.0.0.1:11211", tls_enabled=True,
                    tls_cafile=str(tmp_path / "missing.pem"))
-    with pytest.raises(errors.ConfigurationError, match=f"TLS options in \\[{GROUP}"):
+    with pytest.raises(errors.ConfigurationError,
+                       match=f"TLS options in \\[{GROUP}"):
         settings.from_config(conf)
 
 
@@ -93,7 +94,8 @@ memcache_dead_retry = 7
 
 
 def test_the_cache_group_is_not_a_paste_key():
-    with pytest.raises(errors.ConfigurationError, match="Unknown option 'enabled'"):
+    with pytest.raises(errors.ConfigurationError,
+                       match="Unknown option 'enabled'"):
         settings.from_paste({}, {"enabled": "true"})
 
 

@@ -190,8 +190,8 @@ def test_a_failed_read_counts_for_every_record():
 def test_every_recorded_field_is_part_of_the_key(field, value):
     memory = FailureMemory(30)
     memory.failed("u", RECORD)
-    assert not failed_lately(memory,
-                             "u", dataclasses.replace(RECORD, **{field: value}))
+    assert not failed_lately(
+        memory, "u", dataclasses.replace(RECORD, **{field: value}))
 
 
 def test_wrong_bytes_leave_the_location_out_for_that_record_only():
@@ -201,8 +201,9 @@ def test_wrong_bytes_leave_the_location_out_for_that_record_only():
     memory.failed("b")
     assert [loc["url"] for loc in deprioritised(memory, locations, RECORD)] \
         == ["c", "b"]
-    assert [loc["url"] for loc in deprioritised(memory,
-                                                locations, OTHER_RECORD)] == ["a", "c", "b"]
+    assert [loc["url"] for loc in deprioritised(memory, locations,
+                                                OTHER_RECORD)] == [
+        "a", "c", "b"]
     assert [loc["url"] for loc in deprioritised(memory, locations)] == [
         "a", "c", "b"]
 

@@ -18,7 +18,8 @@ FILE_URL = "file:///srv/images/x"
 HTTP_URL = "http://127.0.0.1:9292/x"
 STORE_TYPE = {"location_strategy": "store_type",
               "store_type_preference": "http, file"}
-REVERSED = Settings(strategy="reverse", order=lambda locations: locations[::-1])
+REVERSED = Settings(strategy="reverse",
+                    order=lambda locations: locations[::-1])
 
 
 def image(image_id="a", direct_url=True, locations=True):
@@ -81,7 +82,8 @@ def test_location_order_keeps_the_upstream_bytes():
 
 def test_content_length_matches_the_rewritten_body():
     app = LocationStrategyFilter(
-        json_app(image(), headers=[("Content-MD5", "x"), ("X-Openstack-Request-Id", "req-1")]),
+        json_app(image(), headers=[("Content-MD5", "x"),
+                                   ("X-Openstack-Request-Id", "req-1")]),
         STORE_TYPE)
     response = get(app, "/v2/images/a")
     assert int(response.headers["Content-Length"]) == len(response.body)
@@ -188,8 +190,9 @@ def test_pass_through_hands_back_the_upstream_iterable(method, path, status,
     upstream, body = raw_app(status, headers)
     seen = []
     environ = {"REQUEST_METHOD": method, "PATH_INFO": path}
-    result = LocationStrategyFilter(upstream, dict(STORE_TYPE, download_mode="off"))(
-        environ, lambda s, h, exc_info=None: seen.append((s, h)))
+    app = LocationStrategyFilter(upstream,
+                                 dict(STORE_TYPE, download_mode="off"))
+    result = app(environ, lambda s, h, exc_info=None: seen.append((s, h)))
     assert result is body
     assert seen == [(status, headers)]
 
@@ -261,17 +264,20 @@ def test_application_calling_start_response_lazily():
 
 def test_lazy_pass_through_streams_every_chunk():
     def upstream(environ, start_response):
-        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        start_response("200 OK",
+                       [("Content-Type", "application/octet-stream")])
         yield b"one"
         yield b"two"
 
-    response = get(LocationStrategyFilter(upstream, STORE_TYPE), "/v2/images/a")
+    response = get(LocationStrategyFilter(upstream, STORE_TYPE),
+                   "/v2/images/a")
     assert response.body == b"onetwo"
 
 
 def test_upstream_using_the_write_callable():
     def upstream(environ, start_response):
-        write = start_response("200 OK", [("Content-Type", "application/json")])
+        write = start_response("200 OK",
+                               [("Content-Type", "application/json")])
         text = json.dumps(image()).encode()
         write(text[:10])
         return [text[10:]]
@@ -463,14 +469,16 @@ def best_direct_url(path, is_list):
     ``direct_url``, the image being the body (show) or one of ``images``.
     """
     if is_list:
-        return len(path) == 3 and path[0] == "images" and path[2] == "direct_url"
+        return (len(path) == 3 and path[0] == "images"
+                and path[2] == "direct_url")
     return path == ("direct_url",)
 
 
 @given(document=BODIES, is_list=st.booleans())
 def test_hide_locations_never_shows_a_location_url(document, is_list):
-    settings = Settings(strategy="reverse", hide_locations=True,
-                        order=lambda locations, requester=None: locations[::-1])
+    settings = Settings(
+        strategy="reverse", hide_locations=True,
+        order=lambda locations, requester=None: locations[::-1])
     app = LocationStrategyFilter(bytes_app(json.dumps(document).encode()),
                                  settings)
     response = get(app, "/v2/images" if is_list else "/v2/images/a")
@@ -484,8 +492,9 @@ def test_hide_locations_never_shows_a_location_url(document, is_list):
 
 @given(document=BODIES, is_list=st.booleans())
 def test_a_response_is_the_upstream_body_or_strict_json(document, is_list):
-    settings = Settings(strategy="reverse",
-                        order=lambda locations, requester=None: locations[::-1])
+    settings = Settings(
+        strategy="reverse",
+        order=lambda locations, requester=None: locations[::-1])
     text = json.dumps(document).encode()
     response = get(LocationStrategyFilter(bytes_app(text), settings),
                    "/v2/images" if is_list else "/v2/images/a")
@@ -497,16 +506,20 @@ def test_a_response_is_the_upstream_body_or_strict_json(document, is_list):
 def test_a_filter_built_from_ready_settings_redacts_logs_too():
     # Settings made by hand never pass through settings.from_config.
     probe = logging.getLogger("loc_strategy_filter.tests_ready_settings")
-    LocationStrategyFilter(lambda environ, start_response: [],
-                           Settings(strategy="reverse", order=lambda locations, requester=None: list(locations)))
+    LocationStrategyFilter(
+        lambda environ, start_response: [],
+        Settings(strategy="reverse",
+                 order=lambda locations, requester=None: list(locations)))
     for logger in (probe, logging.getLogger("urllib3.connectionpool")):
         assert any(type(f).__name__ == "RedactingFilter"
                    for f in logger.filters)
 
 
 def test_the_upstream_is_fixed_at_construction():
-    app = LocationStrategyFilter(lambda environ, start_response: [],
-                                 Settings(strategy="reverse", order=lambda locations, requester=None: list(locations)))
+    app = LocationStrategyFilter(
+        lambda environ, start_response: [],
+        Settings(strategy="reverse",
+                 order=lambda locations, requester=None: list(locations)))
     with pytest.raises(AttributeError):
         app.application = None
 

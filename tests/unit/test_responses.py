@@ -65,9 +65,10 @@ def test_the_location_api_answers_in_strategy_order(conf, script_name, path):
 
 
 def test_the_response_filter_alone_orders_the_location_api():
-    app = ImageResponseFilter(json_app(LOCATIONS),
-                              Settings(strategy="reverse",
-                                       order=lambda locations, requester=None: locations[::-1]))
+    app = ImageResponseFilter(
+        json_app(LOCATIONS),
+        Settings(strategy="reverse",
+                 order=lambda locations, requester=None: locations[::-1]))
     assert get(app, LOCATIONS_PATH).json == LOCATIONS[::-1]
 
 

@@ -16,8 +16,10 @@ pytestmark = pytest.mark.usefixtures("json_backend")
 
 FILE_URL = "file:///srv/images/x"
 HTTP_URL = "http://127.0.0.1:9292/x"
-REVERSED = Settings(strategy="reverse", order=lambda locations, requester=None: locations[::-1])
-HIDDEN = Settings(strategy="reverse", order=lambda locations, requester=None: locations[::-1],
+REVERSED = Settings(strategy="reverse",
+                    order=lambda locations, requester=None: locations[::-1])
+HIDDEN = Settings(strategy="reverse",
+                  order=lambda locations, requester=None: locations[::-1],
                   hide_locations=True)
 LOCATIONS = [{"url": FILE_URL, "metadata": {}},
              {"url": HTTP_URL, "metadata": {}}]
@@ -41,13 +43,15 @@ def body(document):
     (b'{"id": "a", "name": "\xff"}', "invalid JSON"),
 ], ids=["nan", "infinity", "minus-infinity", "deeply-nested",
         "integer-too-long", "not-utf-8"])
-@pytest.mark.parametrize("settings", [REVERSED, HIDDEN], ids=["shown", "hidden"])
+@pytest.mark.parametrize("settings", [REVERSED, HIDDEN],
+                         ids=["shown", "hidden"])
 def test_a_body_that_is_not_strict_json_is_unusable(text, reason, settings):
     with pytest.raises(rewrite.UnusableBody, match=reason):
         rewrite.rewrite_body(text, Shape.IMAGE, settings)
 
 
-@pytest.mark.parametrize("settings", [REVERSED, HIDDEN], ids=["shown", "hidden"])
+@pytest.mark.parametrize("settings", [REVERSED, HIDDEN],
+                         ids=["shown", "hidden"])
 def test_a_number_beyond_a_float_is_never_written_as_infinity(settings):
     text = body(image()).replace(b'"id"', b'"size": 1e400, "id"')
     with pytest.raises(rewrite.UnusableBody, match="beyond a float"):
@@ -88,8 +92,10 @@ def test_a_body_nested_too_deeply_to_write_is_unusable():
     (Shape.IMAGE, "an image", "not a JSON object"),
 ], ids=["images-an-object", "list-of-lists", "an-image-a-string",
         "list-body-a-list", "show-body-a-list", "update-body-a-string"])
-@pytest.mark.parametrize("settings", [REVERSED, HIDDEN], ids=["shown", "hidden"])
-def test_a_body_of_another_shape_is_unusable(shape, document, reason, settings):
+@pytest.mark.parametrize("settings", [REVERSED, HIDDEN],
+                         ids=["shown", "hidden"])
+def test_a_body_of_another_shape_is_unusable(shape, document, reason,
+                                             settings):
     with pytest.raises(rewrite.UnusableBody, match=reason):
         rewrite.rewrite_body(body(document), shape, settings)
     if settings.hide_locations:
@@ -127,7 +133,8 @@ def test_hiding_keeps_the_upstream_bytes_when_no_image_shows_locations():
 def test_hidden_unordered_strips_every_listed_image():
     new = rewrite.hidden_unordered(body({"images": [image(), image()]}),
                                    Shape.IMAGES)
-    assert json.loads(new) == {"images": [{"id": "a", "direct_url": FILE_URL}] * 2}
+    assert json.loads(new) == {
+        "images": [{"id": "a", "direct_url": FILE_URL}] * 2}
 
 
 # The location API and the table of shapes.
@@ -160,7 +167,8 @@ def test_the_rewriter_knows_what_hide_locations_sends_for_every_shape(shape):
 
 @pytest.mark.parametrize("shape", [None, "one image", object()],
                          ids=["none", "a-string", "an-object"])
-@pytest.mark.parametrize("settings", [REVERSED, HIDDEN], ids=["shown", "hidden"])
+@pytest.mark.parametrize("settings", [REVERSED, HIDDEN],
+                         ids=["shown", "hidden"])
 def test_a_shape_without_a_handling_is_unusable(shape, settings):
     with pytest.raises(rewrite.UnusableBody, match="no handling"):
         rewrite.rewrite_body(body(image()), shape, settings)
@@ -174,7 +182,9 @@ def test_the_location_api_answer_is_in_strategy_order_when_hidden_too():
 
 
 def test_a_location_list_in_order_keeps_the_upstream_bytes():
-    in_order = Settings(strategy="same", order=lambda locations, requester=None: list(locations))
+    in_order = Settings(
+        strategy="same",
+        order=lambda locations, requester=None: list(locations))
     assert rewrite.rewrite_body(body(LOCATIONS), Shape.LOCATIONS,
                                 in_order) is None
 
@@ -188,7 +198,8 @@ def test_a_location_list_in_order_keeps_the_upstream_bytes():
     ([LOCATIONS[0], {"metadata": {}}], "location 1 has no URL"),
 ], ids=["an-object", "an-image", "a-string", "bare-urls", "url-a-number",
         "no-url"])
-@pytest.mark.parametrize("settings", [REVERSED, HIDDEN], ids=["shown", "hidden"])
+@pytest.mark.parametrize("settings", [REVERSED, HIDDEN],
+                         ids=["shown", "hidden"])
 def test_a_location_list_of_another_shape_is_unusable(document, reason,
                                                       settings):
     with pytest.raises(rewrite.UnusableBody, match=reason):
@@ -224,7 +235,8 @@ def test_a_location_list_is_the_strategys_permutation_of_glances(
     text = body(locations)
     new = rewrite.rewrite_body(text, Shape.LOCATIONS, settings)
     answer = json.loads(text if new is None else new)
-    assert sorted(map(json.dumps, answer)) == sorted(map(json.dumps, locations))
+    assert (sorted(map(json.dumps, answer))
+            == sorted(map(json.dumps, locations)))
 
 
 # stores, in a multi-store image.
@@ -242,7 +254,8 @@ def glance_stores(locations):
     return ",".join(store for store in stores if store)
 
 
-@pytest.mark.parametrize("settings", [REVERSED, HIDDEN], ids=["shown", "hidden"])
+@pytest.mark.parametrize("settings", [REVERSED, HIDDEN],
+                         ids=["shown", "hidden"])
 def test_stores_follow_the_new_order(settings):
     document = {"id": "a", "locations": located("fast", None, "slow"),
                 "stores": "fast,slow"}
@@ -251,8 +264,8 @@ def test_stores_follow_the_new_order(settings):
     assert new["stores"] == "slow,fast"
 
 
-@pytest.mark.parametrize("stores", [None, "", 7, ["fast", "slow"], "fast,,slow",
-                                    "fast,slow,"],
+@pytest.mark.parametrize("stores", [None, "", 7, ["fast", "slow"],
+                                    "fast,,slow", "fast,slow,"],
                          ids=["null", "empty", "a-number", "a-list",
                               "an-empty-id", "a-trailing-comma"])
 def test_stores_of_no_use_are_left_as_they_are(stores):
@@ -327,7 +340,8 @@ def direct_url_only(**extra):
     return {"id": "a", "direct_url": FILE_URL, **extra}
 
 
-@pytest.mark.parametrize("settings", [REVERSED, HIDDEN], ids=["shown", "hidden"])
+@pytest.mark.parametrize("settings", [REVERSED, HIDDEN],
+                         ids=["shown", "hidden"])
 @pytest.mark.parametrize("shape", [Shape.IMAGE, Shape.IMAGES])
 def test_direct_url_is_the_best_learned_and_no_location_is_added(settings,
                                                                  shape):

@@ -336,7 +336,8 @@ def test_bad_value_on_a_callers_config_opts_fails(tmp_path):
                                 "[DEFAULT]\nlocation_strategy = store_type\n")
     conf = cfg.ConfigOpts()
     conf(args=[], default_config_files=[path])
-    with pytest.raises(errors.ConfigurationError, match="store_type_preference"):
+    with pytest.raises(errors.ConfigurationError,
+                       match="store_type_preference"):
         settings.resolve(conf)
 
 
@@ -436,7 +437,8 @@ def built_with(monkeypatch):
 
 
 @pytest.mark.parametrize("group, opt", ALL_OPTS,
-                         ids=[f"{group}.{opt.dest}" for group, opt in ALL_OPTS])
+                         ids=[f"{group}.{opt.dest}"
+                              for group, opt in ALL_OPTS])
 def test_every_option_reaches_settings_a_strategy_or_a_reader(
         group, opt, built_with):
     assert (group, opt.dest) in NOT_DEFAULT, (
@@ -464,8 +466,9 @@ def test_settings_fields_are_the_filter_options_at_their_defaults():
 
 
 def test_settings_built_by_hand_have_the_options_defaults():
-    by_hand = settings.Settings(strategy="location_order",
-                                order=lambda locations, requester=None: locations)
+    by_hand = settings.Settings(
+        strategy="location_order",
+        order=lambda locations, requester=None: locations)
     configured = settings.from_paste({}, {})
     for opt in options.FILTER_OPTS:
         assert getattr(by_hand, opt.dest) == getattr(configured, opt.dest)

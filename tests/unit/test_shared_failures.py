@@ -16,7 +16,8 @@ from loc_strategy_filter import settings
 LOGGER = "loc_strategy_filter.download.shared_failures"
 RECORD = RecordedBytes(10, "a" * 32)
 OTHER_RECORD = RecordedBytes(10, "b" * 32)
-SECRET_URL = "https://admin:s3cret@mirror.example.com/images/x?temp_url_sig=ab12"
+SECRET_URL = ("https://admin:s3cret@mirror.example.com/images/x"
+              "?temp_url_sig=ab12")
 A, B, C = "file:///srv/a", "http://mirror/b", "rbd://pool/c"
 
 

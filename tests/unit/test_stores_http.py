@@ -806,8 +806,7 @@ HOSTILE = {
            "ipv6-garbage": "http://[zz::1]/img",
            "ipv6-in-port": "http://127.0.0.1:[::1]/img",
            "empty-host": "http:///img",
-           "non-ascii-host": "http://\uff10.0.0.1/img",
-        }.items()},
+           "non-ascii-host": "http://\uff10.0.0.1/img"}.items()},
 }
 
 

@@ -386,7 +386,7 @@ def test_a_strategy_that_sees_requesters_is_given_the_clients_address():
     assert seen == [Requester.at("10.1.2.3"), ANYONE]
 
 
-# -- Run from a source tree, without the entry points --------------------------
+# -- Run from a source tree, without the entry points -------------------------
 
 def test_missing_entry_points_say_how_to_install(no_entry_points):
     with pytest.raises(strategies.StrategiesNotInstalledError) as raised:

@@ -901,9 +901,10 @@ def test_prefer_is_refused_in_single_store_mode(app, tmp_path):
 
 
 @pytest.mark.parametrize("prefer, body", [
-    ("slow", b"slow"), ("fast", b"fast"), ("unknown", b"slow"), (None, b"slow"),
-], ids=["prefers-first-store", "prefers-second-store", "unknown-store-keeps-order",
-        "no-preference"])
+    ("slow", b"slow"), ("fast", b"fast"), ("unknown", b"slow"),
+    (None, b"slow"),
+], ids=["prefers-first-store", "prefers-second-store",
+        "unknown-store-keeps-order", "no-preference"])
 def test_prefer_reads_that_stores_locations_first(tmp_path, prefer, body):
     app = StubImageAPI(data_dir=str(tmp_path), show_multiple_locations=True,
                        multi_store=True)

@@ -228,7 +228,8 @@ def test_a_body_passes_whole_exactly_when_its_bytes_are_the_image(
     if sent == data:
         assert (received, error) == (data, None)
     else:
-        assert isinstance(error, VerificationFailed) and len(received) < len(data)
+        assert (isinstance(error, VerificationFailed)
+                and len(received) < len(data))
 
 
 # -- Told when the image is whole ---------------------------------------------
@@ -437,7 +438,8 @@ def test_the_digests_run_on_across_a_failover(fail_after, wrong_tail):
          B: Store(data=tail, chunk_size=300)},
         verify=True, recorded=recorded, stop=len(DATA))
     if wrong_tail:
-        assert isinstance(error, VerificationFailed) and len(received) < len(DATA)
+        assert (isinstance(error, VerificationFailed)
+                and len(received) < len(DATA))
     else:
         assert (received, error) == (DATA, None)
 
