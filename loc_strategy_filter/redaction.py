@@ -126,11 +126,19 @@ _FILTER = RedactingFilter()
 # lines; keystoneauth logs requests and response bodies (the location API's
 # holds every location URL of an image).
 FILTERED_LOGGERS = ("loc_strategy_filter", "urllib3", "keystoneauth")
+# Loggers those libraries create only on their first request, which may
+# come after start-up: made now, so that they have the filter from the
+# first record on.
+_LATE_LOGGERS = ("keystoneauth.session", "keystoneauth.session.request",
+                 "keystoneauth.session.response", "keystoneauth.session.body",
+                 "keystoneauth.session.request-id", "keystoneauth.discover",
+                 "urllib3.connectionpool")
 
 
 def redact_logs_of(*names):
     """Put ``RedactingFilter`` on the loggers ``names`` and on every logger
-    below them that exists now; idempotent.
+    below them that exists now or that their libraries make on a first
+    request; idempotent.
 
     A logger's filters see only the records logged to it, not those that
     propagate from its children, so each module's logger gets its own:
@@ -139,6 +147,9 @@ def redact_logs_of(*names):
     for name in names:
         logging.getLogger(name).addFilter(_FILTER)
     prefixes = tuple(f"{name}." for name in names)
+    for name in _LATE_LOGGERS:
+        if name.startswith(prefixes):
+            logging.getLogger(name)
     for name, logger in list(logging.Logger.manager.loggerDict.items()):
         if isinstance(logger, logging.Logger) and name.startswith(prefixes):
             logger.addFilter(_FILTER)

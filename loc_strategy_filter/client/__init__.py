@@ -33,8 +33,10 @@ from loc_strategy_filter.download.failures import FailureMemory
 from loc_strategy_filter.download.record import RecordedBytes
 from loc_strategy_filter import errors
 from loc_strategy_filter.locations import shown_locations
+from loc_strategy_filter import redaction
 from loc_strategy_filter import requester as requester_mod
 from loc_strategy_filter import settings as settings_mod
+from loc_strategy_filter.stores.http import HttpReader
 from loc_strategy_filter.stores import ReadFailed
 
 __all__ = ["Client", "ImageStream", "Served"]
@@ -71,7 +73,10 @@ class Client:
         elif overrides or config_files:
             raise TypeError("settings and configuration: give one")
         self.settings = settings
-        self._image_api = None if connection is None else ImageAPI(connection)
+        # The libraries under the connection log URLs: redacted, as ours.
+        redaction.redact_logs_of(*redaction.FILTERED_LOGGERS)
+        self._image_api = None if connection is None else ImageAPI(
+            connection, _timeout(settings))
         self._requester = None if client_address is None else _requester(
             client_address)
         self._failures = FailureMemory(settings.location_failure_ttl)
@@ -128,9 +133,11 @@ class Client:
         """Write the image's exact bytes to ``destination_`` (a path, or a
         binary file object), or raise.
 
-        A path gets ``path.part`` first, renamed only once the bytes are
-        verified, and removed on failure. Wrong bytes from a location, or
-        from the image API resumed, start over from the image API.
+        A path gets a partial file beside it first (``path.<random>.part``),
+        renamed to ``path`` only once the bytes are verified, and removed on
+        failure. Wrong bytes from a location, or from the image API resumed,
+        start over from the image API (a file object cannot take back what
+        it was given: then the download fails).
         ``progress(written, size)`` hears how many of the image's ``size``
         bytes are written so far (back to 0 when it starts over).
 
@@ -222,6 +229,17 @@ def _recorded(record, settings):
         raise errors.NoImageData(f"image {record.get('id')} has no data to "
                                  f"read (status {status})")
     return recorded
+
+
+def _timeout(settings):
+    """The image API is asked with the http reader's connect and read
+    timeouts, as a mirror is (its defaults, if another reader reads http).
+    """
+    reader = settings.readers.get("http")
+    if isinstance(reader, HttpReader):
+        return reader.timeouts
+    defaults = {opt.dest: opt.default for opt in HttpReader.OPTIONS}
+    return defaults["http_connect_timeout"], defaults["http_read_timeout"]
 
 
 def _requester(client_address):

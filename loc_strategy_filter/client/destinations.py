@@ -1,23 +1,37 @@
 """Where a download writes: never a wrong image under the name asked for.
 
-A path gets ``path.part``, renamed to ``path`` only once the image is
-verified; a file object (a pipe, standard output) gets every chunk but the
-last until then, so a wrong image reaches it cut short.
+A path gets a partial file of its own beside it (``path.<random>.part``),
+renamed to ``path`` only once the image is verified: two downloads to one
+path never write into each other's partial file, and a link planted under
+a partial file's name is never followed. A file object (a pipe, standard
+output) gets every chunk but the last until then, so a wrong image reaches
+it cut short.
 """
 
 import contextlib
 import os
+import secrets
 
 from loc_strategy_filter.errors import DownloadFailed
 
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+
 
 class PartFile:
-    """``path.part``, renamed to ``path`` once the image is verified."""
+    """A new partial file beside ``path``, renamed to ``path`` once the
+    image is verified.
+    """
 
     def __init__(self, path):
-        self._path = os.fspath(path)
-        self._part = f"{self._path}.part"
-        self._file = open(self._part, "wb")
+        self._path = os.fsdecode(path)
+        while True:
+            self._part = f"{self._path}.{secrets.token_hex(4)}.part"
+            try:
+                descriptor = os.open(self._part, _NEW_FILE, 0o666)
+            except FileExistsError:
+                continue
+            break
+        self._file = os.fdopen(descriptor, "wb")
 
     def write(self, chunk):
         self._file.write(chunk)
@@ -31,11 +45,27 @@ class PartFile:
         os.fsync(self._file.fileno())  # the name must never hold less
         self._file.close()
         os.replace(self._part, self._path)
+        _sync_directory_of(self._path)
 
     def discard(self):
         self._file.close()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self._part)
+
+
+def _sync_directory_of(path):
+    """The rename itself survives a crash once the directory is synced."""
+    try:
+        descriptor = os.open(os.path.dirname(os.path.abspath(path)),
+                             os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass  # some file systems cannot sync a directory
+    finally:
+        os.close(descriptor)
 
 
 class OpenFile:

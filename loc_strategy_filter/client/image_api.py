@@ -10,9 +10,11 @@ treats a location.
 """
 
 import logging
+import urllib.parse
 
 from loc_strategy_filter.download import ranges
 from loc_strategy_filter.errors import DownloadFailed
+from loc_strategy_filter.stores.http import identity_coded
 from loc_strategy_filter.stores import ReadFailed
 
 LOG = logging.getLogger(__name__)
@@ -32,31 +34,37 @@ def _library_errors():
 
 class ImageAPI:
     """The image API of ``connection`` (an ``openstack.connection
-    .Connection``).
+    .Connection``), asked with ``timeout`` (seconds to connect and between
+    bytes, as ``requests`` takes it): a stalled image API fails, it never
+    holds a download for ever.
     """
 
-    def __init__(self, connection, chunk_size=CHUNK_SIZE):
+    def __init__(self, connection, timeout, chunk_size=CHUNK_SIZE):
+        self._connection = connection
+        self._timeout = timeout
         self._errors = _library_errors()
-        try:  # finding the image service may authenticate, and fail
-            self._proxy = connection.image
-        except self._errors as exc:
-            raise DownloadFailed(f"image API: {exc}") from None
         self._chunk_size = chunk_size
+
+    def _get(self, path, **kwargs):
+        """``GET path`` of the image API, not raising on an HTTP error."""
+        # Finding the image service may authenticate: it happens here, on
+        # first use, with the request's own errors.
+        return self._connection.image.get(path, raise_exc=False,
+                                          timeout=self._timeout, **kwargs)
 
     def record(self, image_id):
         """The image ``image_id`` as Glance shows it (a dict)."""
         try:
-            response = self._proxy.get(f"/images/{image_id}",
-                                       raise_exc=False)
+            response = self._get(f"/images/{_quoted(image_id)}")
             if response.status_code != 200:
                 raise DownloadFailed(f"image {image_id}: the image API "
                                      f"answered HTTP {response.status_code}")
             record = response.json()
         except self._errors as exc:
             raise DownloadFailed(f"image {image_id}: {exc}") from None
-        except ValueError:
+        except (ValueError, RecursionError):
             raise DownloadFailed(f"image {image_id}: the image API's answer "
-                                 "is not JSON") from None
+                                 "is not JSON it can read") from None
         if not isinstance(record, dict):
             raise DownloadFailed(f"image {image_id}: the image API's answer "
                                  "is not an image")
@@ -65,7 +73,7 @@ class ImageAPI:
     def endpoint(self):
         """The image API's endpoint URL, or None (said in a log line)."""
         try:
-            endpoint = self._proxy.get_endpoint()
+            endpoint = self._connection.image.get_endpoint()
         except self._errors as exc:
             endpoint, reason = None, exc
         else:
@@ -79,8 +87,7 @@ class ImageAPI:
         """Bytes ``start`` up to ``stop`` (None: the end) of the
         ``size``-byte image, as a ``stores.Source``.
         """
-        return _ImageAPIBytes(self._proxy, self._errors, self._chunk_size,
-                              image_id, size, start,
+        return _ImageAPIBytes(self, image_id, size, start,
                               size if stop is None else stop)
 
 
@@ -89,25 +96,24 @@ class _ImageAPIBytes:
 
     A server may ignore ``Range`` and send the whole image (200): the bytes
     before ``start`` are dropped. A 206 must carry exactly the bytes asked
-    for, as the filter's own continuation requires; else ``ReadFailed``.
+    for, and no content coding, as the filter's own continuation requires;
+    else ``ReadFailed``.
     """
 
     file_object = None
 
-    def __init__(self, proxy, errors, chunk_size, image_id, size, start,
-                 stop):
+    def __init__(self, api, image_id, size, start, stop):
         self.size = size
-        self._errors = errors
-        self._chunk_size = chunk_size
-        self._start = start
-        last = "" if stop == size else str(stop - 1)
-        headers = {"Range": f"bytes={start}-{last}"} if (
-            start or stop != size) else {}
+        self._errors = api._errors
+        self._chunk_size = api._chunk_size
+        headers = {"Accept-Encoding": "identity"}
+        if start or stop != size:
+            last = "" if stop == size else str(stop - 1)
+            headers["Range"] = f"bytes={start}-{last}"
         try:
-            self._response = proxy.get(f"/images/{image_id}/file",
-                                       headers=headers, stream=True,
-                                       raise_exc=False)
-        except errors as exc:
+            self._response = api._get(f"/images/{_quoted(image_id)}/file",
+                                      headers=headers, stream=True)
+        except self._errors as exc:
             raise ReadFailed(f"image API download: {exc}") from None
         try:
             self._skip = self._skipped(start, stop, size)
@@ -123,10 +129,18 @@ class _ImageAPIBytes:
             if got != wanted:
                 raise ReadFailed(f"image API download: asked for {wanted}, "
                                  f"got {got or 'no range'}")
-            return 0
+            return self._identity(0)
         if status != 200:
             raise ReadFailed(f"image API download: HTTP {status}")
-        return start
+        return self._identity(start)
+
+    def _identity(self, skip):
+        """``skip``, if the body is the bytes themselves, not encoded."""
+        coding = self._response.headers.get("Content-Encoding", "")
+        if not identity_coded(coding):
+            raise ReadFailed(f"image API download: Content-Encoding "
+                             f"{coding!r}")
+        return skip
 
     def chunks(self):
         skip = self._skip
@@ -141,3 +155,8 @@ class _ImageAPIBytes:
 
     def close(self):
         self._response.close()
+
+
+def _quoted(image_id):
+    """``image_id`` as one path segment: an ID is never a path."""
+    return urllib.parse.quote(image_id, safe="")

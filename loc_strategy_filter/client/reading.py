@@ -5,6 +5,7 @@ sent them.
 
 import dataclasses
 from typing import Optional
+import weakref
 
 from loc_strategy_filter.download.verify import Verified
 from loc_strategy_filter.errors import DownloadFailed
@@ -21,7 +22,7 @@ class Served:
     #: The location that sent the bytes (the last one, after failing
     #: over) and its index in the image's locations; None when the image
     #: API sent them all.
-    location: Optional[dict] = None
+    location: Optional[dict] = dataclasses.field(default=None, repr=False)
     index: Optional[int] = None
     #: How many locations failed part way and gave way to the next.
     failovers: int = 0
@@ -57,11 +58,13 @@ class ImageStream:
         """
         self._recorded = recorded
         self._located = located
-        self._image_api = image_api
         chunks = located if located is not None else _api_chunks(image_api)
-        self._verified = Verified(
+        verified = Verified(
             chunks, recorded,
             on_mismatch=None if located is None else located.wrong_bytes)
+        self._chunks = iter(verified)
+        # A stream dropped unread still lets go of its file or connection.
+        self._close = weakref.finalize(self, _closed, verified, image_api)
 
     @property
     def size(self):
@@ -71,27 +74,31 @@ class ImageStream:
     def served(self):
         """Who sent the bytes so far (all of them, once iterated)."""
         located = self._located
-        if located is None:
+        if located is None or located.continued_from == 0:
             return Served(self.size, image_api_from=0)
         first = located.served_by
         return Served(self.size, first.location, first.index,
                       located.failovers, located.continued_from)
 
     def __iter__(self):
-        return iter(self._verified)
+        return self._chunks
 
     def close(self):
-        try:
-            self._verified.close()
-        finally:
-            if self._image_api is not None:
-                self._image_api.close()
+        self._close()
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc_info):
         self.close()
+
+
+def _closed(verified, image_api):
+    try:
+        verified.close()
+    finally:
+        if image_api is not None:
+            image_api.close()
 
 
 def _api_chunks(source):

@@ -15,13 +15,12 @@ The locations are ordered for the client the image API sees: the one of
 endpoint from.
 """
 
-import contextlib
 import sys
 import time
 
 from loc_strategy_filter import client
 from loc_strategy_filter.cmd import client_address
-from loc_strategy_filter.cmd.progress import Progress
+from loc_strategy_filter.cmd.progress import progress_bar
 from loc_strategy_filter.cmd.strategy_args import configured_settings
 from loc_strategy_filter.errors import ConfigurationError
 from loc_strategy_filter.errors import DownloadFailed
@@ -69,19 +68,6 @@ def _connection(openstack, args):
         raise ConfigurationError(f"cloud configuration: {exc}") from None
 
 
-@contextlib.contextmanager
-def _progress_bar():
-    """A progress bar on standard error when it is a terminal, else None."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    progress = Progress(sys.stderr)
-    try:
-        yield progress
-    finally:
-        progress.finish()
-
-
 def run(args):
     if args.output == "-" and sys.stdout.isatty():
         print(f"{_PROG}: will not write an image to a terminal; use "
@@ -100,7 +86,7 @@ def run(args):
         images = client.Client(_connection(openstack, args),
                                settings=settings,
                                client_address=args.client_address)
-        with _progress_bar() as progress:
+        with progress_bar(sys.stderr) as progress:
             served = images.download(
                 args.image_id, sys.stdout.buffer if to_stdout else args.output,
                 progress=progress)

@@ -4,6 +4,7 @@ Redrawn at most ten times a second: a terminal that repaints for every 64 KiB
 chunk costs more than the download on a fast link.
 """
 
+import contextlib
 import time
 
 _INTERVAL = 0.1
@@ -53,3 +54,16 @@ class Progress:
                 f"  {percent:3d}%  {_size(rate)}/s")
         self._stream.write(f"\r{line:<50}")
         self._stream.flush()
+
+
+@contextlib.contextmanager
+def progress_bar(stream):
+    """A ``Progress`` on ``stream`` when it is a terminal, else None."""
+    if not stream.isatty():
+        yield None
+        return
+    progress = Progress(stream)
+    try:
+        yield progress
+    finally:
+        progress.finish()

@@ -6,7 +6,6 @@ are ordered, and read, by the strategy and configuration given with the
 same options as ``loc-strategy-filter order`` and ``download``.
 """
 
-import contextlib
 import sys
 import time
 
@@ -17,7 +16,7 @@ from osc_lib.command import command
 from osc_lib import exceptions
 
 from loc_strategy_filter.cmd import client_address
-from loc_strategy_filter.cmd.progress import Progress
+from loc_strategy_filter.cmd.progress import progress_bar
 from loc_strategy_filter.cmd import strategy_args
 from loc_strategy_filter import errors
 
@@ -94,19 +93,6 @@ class OrderLocations(_LocationCommand):
                  urls[0] if urls else None))
 
 
-@contextlib.contextmanager
-def _progress_bar(stream):
-    """A progress bar on ``stream`` when it is a terminal, else None."""
-    if not stream.isatty():
-        yield None
-        return
-    progress = Progress(stream)
-    try:
-        yield progress
-    finally:
-        progress.finish()
-
-
 class FetchImage(_LocationCommand):
     """Download an image from its best location, as a consumer would"""
 
@@ -124,7 +110,7 @@ class FetchImage(_LocationCommand):
         image = self._image(parsed_args.image)
         started = time.monotonic()
         try:
-            with _progress_bar(sys.stderr) as progress:
+            with progress_bar(sys.stderr) as progress:
                 served = client.download(image, parsed_args.file,
                                          progress=progress)
         except errors.ConfigurationError as exc:

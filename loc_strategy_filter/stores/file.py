@@ -144,6 +144,11 @@ def _path_of(url):
         raise ReadRefused(f"{redact_url(url)}: control character in path")
     if ".." in rest.split("/"):
         raise ReadRefused(f"{redact_url(url)}: '..' in path")
+    try:  # JSON may carry a lone surrogate, which no file name holds
+        os.fsencode(rest)
+    except UnicodeEncodeError:
+        raise ReadRefused(f"{redact_url(url)}: not a path this system can "
+                          "name") from None
     return rest
 
 

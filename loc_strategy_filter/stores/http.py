@@ -257,6 +257,13 @@ Related options:
         self._max_redirects = http_max_redirects
         self._chunk_size = chunk_size
 
+    @property
+    def timeouts(self):
+        """``(connect, read)`` in seconds, as ``requests`` takes them: the
+        client asks the image API with them too.
+        """
+        return self._connect_timeout, self._read_timeout
+
     def allows(self, url):
         """Whether ``url``'s host is allowed; decided without a connection."""
         try:
@@ -391,9 +398,13 @@ def _parse(url):
     if parts.scheme not in _DEFAULT_PORTS:
         raise ReadRefused(f"{redact_url(url)}: not an http(s) URL")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        authorization = _basic_auth(userinfo)
+    except UnicodeEncodeError:  # JSON may carry a lone surrogate
+        raise ReadRefused(f"{redact_url(url)}: credentials that are not "
+                          "text") from None
     return _Target(url, parts.scheme, host,
-                   port or _DEFAULT_PORTS[parts.scheme], path,
-                   _basic_auth(userinfo))
+                   port or _DEFAULT_PORTS[parts.scheme], path, authorization)
 
 
 def _basic_auth(userinfo):

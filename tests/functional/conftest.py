@@ -4,6 +4,7 @@ from paste import deploy
 import pytest
 import webob
 
+from loc_strategy_filter.client import Client
 from loc_strategy_filter_stub import StubImageAPI
 from tests.functional import mirrors
 from tests.functional.stub_api import ImageAPI
@@ -88,3 +89,23 @@ def api(data_dir, monkeypatch):
 def stub(tmp_path):
     return StubImageAPI(data_dir=str(tmp_path), show_multiple_locations=True,
                         show_image_direct_url=True)
+
+
+@pytest.fixture
+def connection(api):
+    """openstacksdk's connection to the stub image API, without auth."""
+    openstack = pytest.importorskip("openstack")
+    return openstack.connect()
+
+
+@pytest.fixture
+def client(connection, data_dir):
+    """A consumer library client that may read the stub's files and the
+    loopback mirrors.
+    """
+    def build(**overrides):
+        overrides.setdefault("file_dirs", str(data_dir))
+        overrides.setdefault("http_allowed_hosts", "127.0.0.1")
+        overrides.setdefault("http_read_timeout", "2")
+        return Client(connection, **overrides)
+    return build

@@ -22,22 +22,6 @@ MIRROR_FIRST = {"location_strategy": "store_type",
                 "store_type_preference": "http, file"}
 
 
-@pytest.fixture
-def connection(api):
-    return openstack.connect()
-
-
-@pytest.fixture
-def client(connection, data_dir):
-    """A client that may read the stub's files and the loopback mirrors."""
-    def build(**overrides):
-        overrides.setdefault("file_dirs", str(data_dir))
-        overrides.setdefault("http_allowed_hosts", "127.0.0.1")
-        overrides.setdefault("http_read_timeout", "2")
-        return Client(connection, **overrides)
-    return build
-
-
 def gets(mirror):
     return [entry for entry in mirror.log if entry[0] == "GET"]
 
@@ -186,6 +170,20 @@ def test_a_broken_mirror_is_resumed_from_the_image_api_at_the_byte_reached(
     assert served.index == 1
     assert f"up to byte {served.image_api_from}, then the image API" in str(
         served)
+
+
+def test_a_mirror_that_dies_before_its_first_byte_did_not_serve(
+        api, client, started, tmp_path):
+    mirror = started(DATA, behaviour="dies", die_after=0)
+    image_id = api.image_with(mirror.url())
+
+    served = client(file_dirs="", **MIRROR_FIRST).download(image_id,
+                                                           tmp_path / "x")
+
+    assert (tmp_path / "x").read_bytes() == DATA
+    assert gets(mirror)
+    assert (served.location, served.image_api_from) == (None, 0)
+    assert str(served) == "the image API"
 
 
 def test_wrong_bytes_from_a_mirror_start_over_from_the_image_api(

@@ -280,7 +280,8 @@ def test_an_unreachable_identity_service_fails_cleanly(output, capsys,
         monkeypatch.setenv(name, value)
     assert download("x", output) == 1
     err = capsys.readouterr().err
-    assert "failed: image API: " in err and "Traceback" not in err
+    assert "failed: image x: Unable to establish connection" in err
+    assert "Traceback" not in err
     assert list(output.parent.glob(f"{output.name}*")) == []
 
 
