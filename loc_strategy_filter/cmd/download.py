@@ -7,8 +7,9 @@ or ``OS_*`` variables). Its locations are ordered by the filter's strategy
 and configuration and read with the filter's readers, allow-lists and
 checks; the image API's own download is the last resort, resumed at the byte
 a broken direct read reached. A wrong image is never left behind: data goes
-to ``FILE.part``, renamed to ``FILE`` only once its size and checksums match
-the image's; on standard output the last chunk is held back until then.
+to ``FILE.<random>.part``, renamed to ``FILE`` only once its size and
+checksums match the image's; on standard output the last chunk is held back
+until then.
 
 The locations are ordered for the client the image API sees: the one of
 ``--client-address``, or else the address this host reaches the image API's

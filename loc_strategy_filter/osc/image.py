@@ -101,7 +101,7 @@ class FetchImage(_LocationCommand):
         _add_common_arguments(parser)
         parser.add_argument("--file", metavar="<filename>", required=True,
                             help="The file to write; written as "
-                                 "<filename>.part until its size and "
+                                 "<filename>.<random>.part until its size and "
                                  "checksums are verified")
         return parser
 
