@@ -22,7 +22,7 @@ lately last. Every error is a ``errors.LocationStrategyError``.
 import logging
 
 from loc_strategy_filter.client import address
-from loc_strategy_filter.client.destinations import destination
+from loc_strategy_filter.client import destinations
 from loc_strategy_filter.client.image_api import ImageAPI
 from loc_strategy_filter.client.images import record_of
 from loc_strategy_filter.client.reading import ImageStream
@@ -128,9 +128,9 @@ class Client:
         return self._open(record, _recorded(record, self.settings),
                           self._fallback(fallback), client_address)
 
-    def download(self, image, destination_, *, fallback=True,
+    def download(self, image, destination, *, fallback=True,
                  client_address=None, progress=None):
-        """Write the image's exact bytes to ``destination_`` (a path, or a
+        """Write the image's exact bytes to ``destination`` (a path, or a
         binary file object), or raise.
 
         A path gets a partial file beside it first (``path.<random>.part``),
@@ -148,7 +148,7 @@ class Client:
         record = self.image(image)
         recorded = _recorded(record, self.settings)
         api = self._fallback(fallback)
-        output = destination(destination_)
+        output = destinations.destination(destination)
         try:
             served = self._written(record, recorded, api, client_address,
                                    output, progress)

@@ -9,6 +9,7 @@ it cut short.
 """
 
 import contextlib
+import errno
 import os
 import secrets
 
@@ -24,6 +25,10 @@ class PartFile:
 
     def __init__(self, path):
         self._path = os.fsdecode(path)
+        # Refused before a byte is read, not at the rename after all of them.
+        if not os.path.basename(self._path) or os.path.isdir(self._path):
+            raise IsADirectoryError(errno.EISDIR, "not a file name",
+                                    self._path)
         while True:
             self._part = f"{self._path}.{secrets.token_hex(4)}.part"
             try:

@@ -34,6 +34,8 @@ def main(argv=None):
         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return args.run(args)
+    except KeyboardInterrupt:  # what was written is cleaned up on the way
+        return 130
     except ConfigurationError as exc:
         print(f"loc-strategy-filter: configuration error: {exc}",
               file=sys.stderr)

@@ -26,3 +26,14 @@ def endpoint_argument(text):
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
     return text
+
+
+def add_client_address_argument(parser, metavar="ADDRESS"):
+    """``--client-address``, as every command that orders takes it."""
+    parser.add_argument("--client-address", metavar=metavar,
+                        type=client_address_argument,
+                        help="order the locations for a client at this IP "
+                             "address, as the filter orders for a request "
+                             "from it (client_network); default: the local "
+                             "address this host reaches the image API from, "
+                             "else none")

@@ -21,6 +21,7 @@ import time
 
 from loc_strategy_filter import client
 from loc_strategy_filter.cmd import client_address
+from loc_strategy_filter.cmd.interrupts import terminations_as_exits
 from loc_strategy_filter.cmd.progress import progress_bar
 from loc_strategy_filter.cmd.strategy_args import configured_settings
 from loc_strategy_filter.errors import ConfigurationError
@@ -36,13 +37,7 @@ def add_arguments(parser):
     parser.add_argument("-o", "--output", metavar="FILE", default="-",
                         help="the file to write; - (the default) for "
                              "standard output")
-    parser.add_argument("--client-address", metavar="ADDRESS",
-                        type=client_address.client_address_argument,
-                        help="order the locations for a client at this IP "
-                             "address, as the filter orders for a request "
-                             "from it (client_network); default: the local "
-                             "address this host reaches the image API from, "
-                             "else none")
+    client_address.add_client_address_argument(parser)
     cloud = parser.add_argument_group(
         "cloud", "the image API, found as every OpenStack command finds it: "
                  "a cloud of clouds.yaml, or else the OS_* environment "
@@ -87,7 +82,7 @@ def run(args):
         images = client.Client(_connection(openstack, args),
                                settings=settings,
                                client_address=args.client_address)
-        with progress_bar(sys.stderr) as progress:
+        with terminations_as_exits(), progress_bar(sys.stderr) as progress:
             served = images.download(
                 args.image_id, sys.stdout.buffer if to_stdout else args.output,
                 progress=progress)

@@ -9,7 +9,7 @@ OVERRIDABLE = ("location_strategy", "store_type_preference",
 
 def add_strategy_arguments(parser):
     group = parser.add_argument_group(
-        "strategy", "override the configuration (paste or config files)")
+        "strategy", "override the configuration (config files)")
     group.add_argument("--strategy", dest="location_strategy",
                        help="location strategy name, e.g. store_type")
     group.add_argument("--store-type-preference",

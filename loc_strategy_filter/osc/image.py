@@ -4,6 +4,11 @@ consumer library (``loc_strategy_filter.client``) as OpenStack commands.
 The image is found by name or ID through OSC's image proxy; the locations
 are ordered, and read, by the strategy and configuration given with the
 same options as ``loc-strategy-filter order`` and ``download``.
+
+cliff imports this module for every ``openstack`` command, to list them:
+only what OSC has imported already is imported at the top, and the library
+(the filter's settings, readers and their dependencies) only by these two
+commands' parsers and actions.
 """
 
 import sys
@@ -14,11 +19,6 @@ from keystoneauth1 import exceptions as auth_errors
 from openstack import exceptions as sdk_errors
 from osc_lib.command import command
 from osc_lib import exceptions
-
-from loc_strategy_filter.cmd import client_address
-from loc_strategy_filter.cmd.progress import progress_bar
-from loc_strategy_filter.cmd import strategy_args
-from loc_strategy_filter import errors
 
 
 class URLColumn(columns.FormattableColumn):
@@ -32,14 +32,12 @@ class URLColumn(columns.FormattableColumn):
 
 
 def _add_common_arguments(parser):
+    from loc_strategy_filter.cmd import client_address
+    from loc_strategy_filter.cmd import strategy_args
+
     parser.add_argument("image", metavar="<image>",
                         help="Image (name or ID)")
-    parser.add_argument("--client-address", metavar="<address>",
-                        type=client_address.client_address_argument,
-                        help="Order the locations for a client at this IP "
-                             "address, as the filter orders for a request "
-                             "from it (client_network); default: the local "
-                             "address this host reaches the image API from")
+    client_address.add_client_address_argument(parser, "<address>")
     strategy_args.add_strategy_arguments(parser)
 
 
@@ -48,16 +46,15 @@ class _LocationCommand(command.ShowOne):
 
     def _client(self, parsed_args):
         """The library's client, as configured by the command line."""
+        from loc_strategy_filter.cmd import strategy_args
+        from loc_strategy_filter import errors
+
         try:
             settings = strategy_args.configured_settings(parsed_args)
         except errors.ConfigurationError as exc:
             raise exceptions.CommandError(f"configuration error: {exc}")
-        factory = self.app.client_manager.location_strategy
-        try:
-            return factory(settings=settings,
-                           client_address=parsed_args.client_address)
-        except errors.LocationStrategyError as exc:
-            raise exceptions.CommandError(str(exc))
+        return self.app.client_manager.location_strategy(
+            settings=settings, client_address=parsed_args.client_address)
 
     def _image(self, name_or_id):
         """The openstacksdk image ``name_or_id`` names."""
@@ -77,6 +74,8 @@ class OrderLocations(_LocationCommand):
         return parser
 
     def take_action(self, parsed_args):
+        from loc_strategy_filter import errors
+
         client = self._client(parsed_args)
         image = self._image(parsed_args.image)
         try:
@@ -106,15 +105,22 @@ class FetchImage(_LocationCommand):
         return parser
 
     def take_action(self, parsed_args):
+        from loc_strategy_filter.cmd.interrupts import terminations_as_exits
+        from loc_strategy_filter.cmd.progress import progress_bar
+        from loc_strategy_filter import errors
+
+        if parsed_args.file == "-":
+            raise exceptions.CommandError(
+                "--file -: image fetch writes a file; for standard output, "
+                "loc-strategy-filter download -o -")
         client = self._client(parsed_args)
         image = self._image(parsed_args.image)
         started = time.monotonic()
         try:
-            with progress_bar(sys.stderr) as progress:
+            with terminations_as_exits(), progress_bar(
+                    sys.stderr) as progress:
                 served = client.download(image, parsed_args.file,
                                          progress=progress)
-        except errors.ConfigurationError as exc:
-            raise exceptions.CommandError(f"configuration error: {exc}")
         except (errors.DownloadFailed, OSError) as exc:
             raise exceptions.CommandError(f"download failed: {exc}")
         seconds = time.monotonic() - started

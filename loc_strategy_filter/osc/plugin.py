@@ -15,7 +15,7 @@ LOG = logging.getLogger(__name__)
 API_NAME = "location_strategy"
 API_VERSION_OPTION = "os_location_strategy_api_version"
 DEFAULT_API_VERSION = "1"
-API_VERSIONS = ("1",)
+API_VERSIONS = {"1": "loc_strategy_filter.client.Client"}
 
 
 def make_client(instance):

@@ -7,6 +7,7 @@ import webob
 from loc_strategy_filter.client import Client
 from loc_strategy_filter_stub import StubImageAPI
 from tests.functional import mirrors
+from tests.functional import stub_api
 from tests.functional.stub_api import ImageAPI
 
 SAMPLE = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir,
@@ -109,3 +110,14 @@ def client(connection, data_dir):
         overrides.setdefault("http_read_timeout", "2")
         return Client(connection, **overrides)
     return build
+
+
+@pytest.fixture
+def slow_mirror():
+    """A mirror sending stub_api.DATA at ~50 kB/s (a 5 s download)."""
+    head = (f"HTTP/1.1 200 OK\r\nContent-Length: {len(stub_api.DATA)}\r\n"
+            "Connection: close\r\n\r\n").encode()
+    mirror = mirrors.RawMirror(mirrors.dribble(head, stub_api.DATA, step=1024,
+                                               pause=0.02))
+    yield mirror
+    mirror.stop()

@@ -4,8 +4,10 @@ authentication.
 """
 
 import functools
+import glob
 import os
 import re
+import time
 
 from loc_strategy_filter_stub import StubImageAPI
 from tests import servers
@@ -44,9 +46,9 @@ class ImageAPI:
     def downloads(self):
         return [entry for entry in self.log if entry[1].endswith("/file")]
 
-    def image_with(self, *urls, data=DATA):
+    def image_with(self, *urls, data=DATA, name="x"):
         """An uploaded image (its file location first), then ``urls``."""
-        image = self.stub.create_image(name="x", disk_format="raw",
+        image = self.stub.create_image(name=name, disk_format="raw",
                                        container_format="bare")
         self.stub.upload(image["id"], data)
         for url in urls:
@@ -67,3 +69,15 @@ def _misranged(start_response, status, headers, exc_info=None):
         return f"bytes {first}-{int(last) - 1}/{size}"
     return start_response(status, [(name, said(name, value))
                                    for name, value in headers], exc_info)
+
+
+def wait_until_writing(process, output):
+    """Until the command ``process`` writes its partial file of
+    ``output``, and a moment more.
+    """
+    deadline = time.monotonic() + 60
+    while not glob.glob(f"{output}.*.part"):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(0.3)

@@ -2,9 +2,12 @@
 server, reached through openstacksdk without authentication.
 """
 
+import glob
 import logging
 import os
+import signal
 import socket
+import subprocess
 import sys
 
 import pytest
@@ -12,6 +15,7 @@ import pytest
 from loc_strategy_filter.cmd import main
 from loc_strategy_filter.cmd.progress import Progress
 from tests.functional import mirrors
+from tests.functional import stub_api
 from tests.functional.stub_api import DATA
 
 openstack = pytest.importorskip("openstack")
@@ -19,6 +23,7 @@ openstack = pytest.importorskip("openstack")
 pytestmark = pytest.mark.filterwarnings(
     "ignore::PendingDeprecationWarning:openstack")
 
+COMMAND = os.path.join(os.path.dirname(sys.executable), "loc-strategy-filter")
 MIRROR_FIRST = ["--strategy", "store_type", "--store-type-preference",
                 "http, file"]
 
@@ -65,7 +70,7 @@ def test_the_strategys_choice_is_the_location_read(
     assert bool(gets(mirror)) is mirror_read
     assert api.downloads() == []
     assert served_by in capsys.readouterr().err
-    assert not os.path.exists(f"{output}.part")
+    assert list(output.parent.glob(f"{output.name}*")) == [output]
 
 
 BY_NETWORK = ["--strategy", "client_network", "--prefer-by", "store_type",
@@ -334,3 +339,28 @@ def test_the_progress_bar_is_redrawn_at_most_ten_times_a_second():
     assert 9 <= len(terminal.written) - 1 <= 11
     assert terminal.written[-2].startswith("\r1.0 kB of 1.0 kB  100%")
     assert terminal.written[-1] == "\n"
+
+
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def test_ctrl_c_of_a_download_is_no_traceback(
+        api, config, slow_mirror, tmp_path):
+    """Ctrl-C: status 130, as ``openstack image fetch`` gives, no
+    traceback, no partial file.
+    """
+    image_id = api.image_with(slow_mirror.url())
+    output = tmp_path / "image.raw"
+    process = subprocess.Popen(
+        [COMMAND, "download", image_id, "-o", str(output), *config(),
+         *MIRROR_FIRST], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
+    stub_api.wait_until_writing(process, output)
+
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+
+    assert glob.glob(f"{output}*") == []
+    assert "Traceback" not in stderr
+    assert process.returncode == 130

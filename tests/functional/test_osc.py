@@ -4,71 +4,25 @@ stub image API on a loopback server, reached without authentication
 """
 
 import dataclasses
+import glob
 import json
 import os
 import pty
+import signal
 import subprocess
 import sys
 
 import pytest
 
-from loc_strategy_filter_stub import StubImageAPI
-from tests import servers
+from tests.functional import stub_api
+from tests.functional.stub_api import DATA
 
 OPENSTACK = os.path.join(os.path.dirname(sys.executable), "openstack")
-DATA = os.urandom(256 * 1024 + 17)
 MIRROR_FIRST = ["--strategy", "store_type", "--store-type-preference",
                 "http, file"]
 
 pytestmark = pytest.mark.skipif(not os.path.exists(OPENSTACK),
                                 reason="python-openstackclient missing")
-
-
-class ImageAPI:
-    """The stub image API on 127.0.0.1; ``log`` records each request as
-    (method, path).
-    """
-
-    def __init__(self, data_dir):
-        self.stub = StubImageAPI(data_dir=str(data_dir),
-                                 show_multiple_locations=True,
-                                 show_image_direct_url=True)
-        self.log = []
-        self.server = servers.wsgi_server(self._logged)
-        self.url = self.server.url()
-
-    def _logged(self, environ, start_response):
-        self.log.append((environ["REQUEST_METHOD"], environ["PATH_INFO"]))
-        return self.stub(environ, start_response)
-
-    def downloads(self):
-        return [entry for entry in self.log if entry[1].endswith("/file")]
-
-    def image_with(self, *urls, name="x"):
-        """An uploaded image (its file location first), then ``urls``."""
-        image = self.stub.create_image(name=name, disk_format="raw",
-                                       container_format="bare")
-        self.stub.upload(image["id"], DATA)
-        for url in urls:
-            self.stub.add_location(image["id"], url)
-        return image["id"]
-
-    def stop(self):
-        self.server.stop()
-
-
-@pytest.fixture
-def data_dir(tmp_path):
-    path = tmp_path / "data"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
-def api(data_dir):
-    served = ImageAPI(data_dir)
-    yield served
-    served.stop()
 
 
 def _environment(tmp_path, **variables):
@@ -268,7 +222,7 @@ def test_fetch_reads_the_strategys_best_location(
                       "file": str(output)}
     assert bool(mirror_gets(original_case.mirror)) is mirror_read
     assert api.downloads() == []
-    assert not os.path.exists(f"{output}.part")
+    assert list(output.parent.glob(f"{output.name}*")) == [output]
 
 
 def test_fetch_finds_the_image_by_name(environment, api, original_case,
@@ -288,7 +242,7 @@ def test_fetch_with_nothing_allowed_reads_the_image_api(
     assert fields["served_by"] == "the image API"
     assert mirror_gets(original_case.mirror) == []
     assert api.downloads() == [
-        ("GET", f"/v2/images/{original_case.image_id}/file")]
+        ("GET", f"/v2/images/{original_case.image_id}/file", None)]
 
 
 def test_fetch_of_an_unknown_image_fails_and_leaves_no_file(
@@ -355,3 +309,84 @@ def test_fetch_draws_a_progress_bar_on_a_terminal(environment, api, output):
     assert stdout == f"{len(DATA)}\n".encode()
     assert "\r262.2 kB of 262.2 kB  100%" in screen
     assert output.read_bytes() == DATA
+
+
+# --- neighbours --------------------------------------------------------------
+
+# What only the filter (server side) needs: an unrelated openstack command
+# must not import it.
+SERVER_SIDE = ("webob", "paste.deploy", "loc_strategy_filter.middleware",
+               "loc_strategy_filter.cmd.serve", "loc_strategy_filter.settings",
+               "oslo_cache")
+
+
+def test_unrelated_openstack_commands_do_not_import_the_filter(tmp_path):
+    """cliff imports every openstack.image.v2 command's module at start-up:
+    the library it runs on is imported by these commands alone.
+    """
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", OPENSTACK, "server", "list",
+         "--help"], env=_environment(tmp_path), capture_output=True,
+        text=True,
+        timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    imported = {line.rpartition("|")[2].strip()
+                for line in result.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert sorted(imported & set(SERVER_SIDE)) == []
+
+
+def test_fetch_to_a_directory_fails_before_reading_any_byte(
+        environment, api, tmp_path):
+    """A directory is refused before a byte is read."""
+    image_id = api.image_with()
+    target = tmp_path / "adir"
+    target.mkdir()
+
+    result = openstack(environment, "image", "fetch", image_id, "--file",
+                       str(target))
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert api.downloads() == []
+
+
+def test_fetch_to_dash_does_not_write_a_file_named_dash(
+        environment, api, tmp_path):
+    """``-`` is standard output to ``loc-strategy-filter download``; here it
+    is refused, not written as a file named ``-``.
+    """
+    image_id = api.image_with()
+    work = tmp_path / "cwd"
+    work.mkdir()
+
+    result = subprocess.run([OPENSTACK, "image", "fetch", image_id,
+                             "--file", "-", "-f", "value", "-c", "size"],
+                            env=environment, cwd=work, capture_output=True,
+                            timeout=120)
+
+    assert not (work / "-").exists()
+    assert result.returncode == 1
+    assert b"loc-strategy-filter download -o -" in result.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP],
+                         ids=["SIGTERM", "SIGHUP"])
+def test_fetch_killed_politely_leaves_no_part_file(
+        environment, api, config, slow_mirror, tmp_path,
+        signum):
+    """SIGTERM (timeout(1), systemd, a CI runner's cancel) and SIGHUP (the
+    terminal closed) remove the partial file, as Ctrl-C does.
+    """
+    image_id = api.image_with(slow_mirror.url())
+    output = tmp_path / "image.raw"
+    process = subprocess.Popen(
+        [OPENSTACK, "image", "fetch", image_id, "--file", str(output),
+         *config, *MIRROR_FIRST], env=environment,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stub_api.wait_until_writing(process, output)
+
+    process.send_signal(signum)
+    process.communicate(timeout=60)
+
+    assert glob.glob(f"{output}*") == []

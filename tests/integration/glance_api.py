@@ -538,6 +538,20 @@ class GlanceApi:
         except FileNotFoundError:
             return ""
 
+    def requests_logged(self, request, since, expected):
+        """How many times uWSGI logged ``request`` (``GET /v2/...``) from
+        byte ``since`` of the log on, once it shows ``expected`` of them or
+        five seconds passed: uWSGI writes a request's line just after the
+        answer's last byte, so the client may look before it is there.
+        """
+        deadline = time.monotonic() + (5.0 if expected else 0.3)
+        while True:
+            count = self.log(since=since).count(request)
+            if (expected and count >= expected) or (
+                    time.monotonic() > deadline):
+                return count
+            time.sleep(0.05)
+
     def log_end(self):
         """Where the log ends now."""
         try:

@@ -69,10 +69,12 @@ def without_direct_url(image):
     return {key: value for key, value in image.items() if key != "direct_url"}
 
 
-def lookups_of(deployment, image_id, since):
-    """The location API calls ``service_endpoint`` answered since ``since``."""
-    log = deployment.servers["service_endpoint"].log(since=since)
-    return log.count(f"GET /v2/images/{image_id}/locations")
+def lookups_of(deployment, image_id, since, expected):
+    """The location API calls ``service_endpoint`` answered since
+    ``since`` (``expected`` of them, if they come).
+    """
+    return deployment.servers["service_endpoint"].requests_logged(
+        f"GET /v2/images/{image_id}/locations", since, expected)
 
 
 @pytest.fixture(scope="module")
@@ -150,8 +152,8 @@ def test_how_the_filter_learns(multistore, multistore_deployment, fresh,
         fresh.image_id).json()
 
     assert image["direct_url"] == fresh.url("slow")
-    assert lookups_of(multistore_deployment, fresh.image_id,
-                      since) == over_http
+    assert lookups_of(multistore_deployment, fresh.image_id, since,
+                      over_http) == over_http
 
 
 @pytest.mark.parametrize("server", ["direct_url", "direct_url_auth"])
